@@ -1,0 +1,82 @@
+//! The checks. Each `dgNNN` module owns one rule: a doc block (printed by `explain`) and a
+//! `run` function taking the analyzed project and returning plain findings. Adding a check
+//! means adding one file and one line in `REGISTRY`.
+
+pub mod analysis;
+mod dg001;
+mod dg002;
+mod dg003;
+mod dg006;
+mod dg007;
+mod dg008;
+mod dg100;
+pub mod must_precede;
+
+pub use analysis::{Analysis, DeploySite, SiteClass};
+
+use serde::Serialize;
+
+use crate::project::Site;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One hop of a witness: where it happens and what it is, in the reviewer's words.
+#[derive(Clone, Debug, Serialize)]
+pub struct Hop {
+    #[serde(skip)]
+    pub site: Site,
+    pub label: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Finding {
+    pub code: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    /// Where it is; `None` for findings about the policy itself.
+    pub site: Option<Site>,
+    /// The short label under the primary location.
+    pub label: String,
+    pub witness: Vec<Hop>,
+    pub help: Option<String>,
+}
+
+pub struct Check {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub summary: &'static str,
+    pub doc: &'static str,
+    pub run: fn(&Analysis) -> Vec<Finding>,
+}
+
+pub const REGISTRY: &[Check] = &[
+    dg001::CHECK,
+    dg002::CHECK,
+    dg003::CHECK,
+    dg006::CHECK,
+    dg007::CHECK,
+    dg008::CHECK,
+    dg100::CHECK,
+];
+
+pub fn find(code: &str) -> Option<&'static Check> {
+    let code = code.trim().to_ascii_uppercase();
+    REGISTRY
+        .iter()
+        .find(|c| c.code == code || c.name.eq_ignore_ascii_case(&code))
+}
+
+/// Runs every check; findings sorted by file, position and code.
+pub fn run_all(analysis: &Analysis) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = REGISTRY
+        .iter()
+        .flat_map(|check| (check.run)(analysis))
+        .collect();
+    findings.sort_by(|a, b| (a.site, a.code, &a.message).cmp(&(b.site, b.code, &b.message)));
+    findings
+}

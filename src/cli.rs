@@ -1,0 +1,96 @@
+//! Command-line arguments (clap). These types end here: `main` resolves them into the
+//! values the commands take, and analysis never sees clap.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "deployguard",
+    version,
+    about = "Prove a CI harness's deploy budget from its code: every deploy site found, upgrade/backup/restore never deploying.",
+    after_help = "Exit status: 0 the invariants hold, 1 findings, 2 deployguard could not do its job.\nRun `deployguard explain` for the rules."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Common {
+    /// The tree to analyze (a directory of Python files).
+    #[arg(default_value = ".")]
+    pub root: PathBuf,
+    /// Policy file (deployguard.toml or a pyproject.toml with [tool.deployguard]); default:
+    /// the nearest one above ROOT, else the embedded cc-ci policy for a cc-ci-shaped tree.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Colors in human output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run every rule; exit 1 on findings.
+    Check {
+        #[command(flatten)]
+        common: Common,
+        /// Warnings fail the check too.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// List deploy and counter call sites (or, with --sink, the call sites of any function).
+    Sites {
+        #[command(flatten)]
+        common: Common,
+        /// List the call sites of this function name instead (repeatable; works on any tree).
+        #[arg(long, value_name = "NAME")]
+        sink: Vec<String>,
+    },
+    /// Show witness call chains from a function to another (default: to the deploy sinks).
+    Paths {
+        #[command(flatten)]
+        common: Common,
+        /// Where the chains start (a dotted name or suffix, e.g. `perform_backup`).
+        #[arg(long, value_name = "FUNC")]
+        from: String,
+        /// Where they end; default: the policy's sinks.
+        #[arg(long, value_name = "FUNC")]
+        to: Option<String>,
+    },
+    /// Print the call graph.
+    Graph {
+        #[command(flatten)]
+        common: Common,
+        /// Include speculative edges (method calls on receivers from outside the project).
+        #[arg(long)]
+        speculative: bool,
+    },
+    /// Explain a rule (e.g. `explain DG003`), `config`, or list the rules.
+    Explain {
+        /// A code such as DG003, a rule name, or `config`.
+        code: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Human,
+    Json,
+    /// Graphviz (graph only).
+    Dot,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}

@@ -1,0 +1,123 @@
+//! `deployguard paths --from FUNC [--to FUNC]`: witness chains, hop by hop.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::{CommandError, ExitStatus, Outcome, load, require_format};
+use crate::checks::Analysis;
+use crate::checks::analysis::functions_matching;
+use crate::cli::{Common, Format};
+use crate::policy::Pattern;
+use crate::render::{self, position};
+
+#[derive(Serialize)]
+struct JsonPath {
+    from: String,
+    to: Option<String>,
+    hops: Vec<render::json::JsonHop>,
+}
+
+fn pattern(text: &str, flag: &str) -> Result<Pattern, CommandError> {
+    Pattern::parse(text).map_err(|message| CommandError::Usage {
+        message: format!("{flag}: {message}"),
+        help: String::new(),
+    })
+}
+
+pub fn run(common: &Common, from: &str, to: Option<&str>) -> Result<Outcome, CommandError> {
+    require_format(common, &[Format::Human, Format::Json], "paths")?;
+    let loaded = load(common, to.is_none())?;
+    let analysis = Analysis::new(&loaded.project, &loaded.policy);
+    let from_pattern = pattern(from, "--from")?;
+    let sources = functions_matching(&loaded.project, &from_pattern);
+    if sources.is_empty() {
+        return Err(CommandError::Usage {
+            message: format!("--from `{from}` matches no function under {}", common.root.display()),
+            help: "give a function name or dotted suffix, e.g. `perform_backup` or `generic.perform_backup`; `deployguard graph` lists every function".into(),
+        });
+    }
+    let targets: BTreeSet<usize> = match to {
+        Some(to) => {
+            let found = functions_matching(&loaded.project, &pattern(to, "--to")?);
+            if found.is_empty() {
+                return Err(CommandError::Usage {
+                    message: format!("--to `{to}` matches no function"),
+                    help: String::new(),
+                });
+            }
+            found.into_iter().collect()
+        }
+        None => analysis.sinks.clone(),
+    };
+    let mut paths = Vec::new();
+    for &source in &sources {
+        let path = analysis.graph.shortest_path(&[source], &targets);
+        let hops = path
+            .as_deref()
+            .map(|p| analysis.witness(p))
+            .unwrap_or_default();
+        let end = path
+            .as_ref()
+            .and_then(|p| p.last())
+            .map(|&i| analysis.name(analysis.graph.edges[i].to).to_string());
+        paths.push((analysis.name(source).to_string(), end, hops));
+    }
+    let stdout = match common.format {
+        Format::Json => render::json::to_string(
+            &paths
+                .iter()
+                .map(|(from, to, hops)| JsonPath {
+                    from: from.clone(),
+                    to: to.clone(),
+                    hops: hops
+                        .iter()
+                        .map(|h| {
+                            let p = position(&loaded.project, h.site);
+                            render::json::JsonHop {
+                                file: p.file,
+                                line: p.line,
+                                column: p.column,
+                                label: h.label.clone(),
+                            }
+                        })
+                        .collect(),
+                })
+                .collect::<Vec<_>>(),
+        ),
+        _ => {
+            let mut out = String::new();
+            let target_names: Vec<&str> = targets.iter().map(|&t| analysis.name(t)).collect();
+            for (from, to, hops) in &paths {
+                match to {
+                    None => {
+                        let _ = writeln!(out, "{from}: no path to {}", target_names.join(", "));
+                    }
+                    Some(to) => {
+                        let _ = writeln!(
+                            out,
+                            "{from} -> {to} ({} hop{}):",
+                            hops.len(),
+                            if hops.len() == 1 { "" } else { "s" }
+                        );
+                        for (i, hop) in hops.iter().enumerate() {
+                            let _ = writeln!(
+                                out,
+                                "  {}. {}  {}",
+                                i + 1,
+                                render::short(&loaded.project, hop.site),
+                                hop.label
+                            );
+                        }
+                    }
+                }
+            }
+            out
+        }
+    };
+    Ok(Outcome {
+        status: ExitStatus::Ok,
+        stdout,
+    })
+}

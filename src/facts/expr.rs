@@ -1,0 +1,57 @@
+//! A small, owned abstraction of Python expressions: just enough to follow function values.
+
+use super::ScopeIdx;
+
+/// What an expression may evaluate to, as far as function values are concerned.
+///
+/// Anything that cannot hold a function (numbers, arithmetic, comparisons) is `Opaque`.
+/// Anything the extractor could not follow is `Dynamic`, which the analysis treats as
+/// "could be anything" and fails closed on.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Expr {
+    Name(String),
+    Attr(Box<Expr>, String),
+    /// The result of a call.
+    Call(Box<Expr>, Vec<Expr>),
+    /// `x[k]`, an iteration variable over `x`, `*x`: an element of what `x` holds.
+    Element(Box<Expr>),
+    /// A list/tuple/set/dict display or comprehension holding these values.
+    Container(Vec<Expr>),
+    /// Any one of these: `a if c else b`, `a or b`.
+    Union(Vec<Expr>),
+    /// A `def` (before decorators are applied).
+    Def(ScopeIdx),
+    /// A `class` (before decorators are applied).
+    Class(ScopeIdx),
+    Lambda(ScopeIdx),
+    /// `import a.b` binds `a` to module `a`; `import a.b as c` binds `c` to `a.b`.
+    Module(String),
+    /// `from m import name` (`m` may be relative: `.`, `..pkg`).
+    ImportFrom(String, String),
+    /// `from m import *`.
+    ImportStar(String),
+    Str(String),
+    /// Deliberately unknowable: `getattr(x, name)` with a computed name, and the like.
+    Dynamic(&'static str),
+    Opaque,
+}
+
+impl Expr {
+    /// The dotted path of a plain name/attribute chain (`os.environ.pop`), if it is one.
+    pub fn dotted(&self) -> Option<String> {
+        match self {
+            Expr::Name(n) => Some(n.clone()),
+            Expr::Attr(obj, attr) => obj.dotted().map(|base| format!("{base}.{attr}")),
+            _ => None,
+        }
+    }
+
+    /// The last name of a name/attribute callee: `deploy_app` for `lc.deploy_app`.
+    pub fn final_name(&self) -> Option<&str> {
+        match self {
+            Expr::Name(n) => Some(n),
+            Expr::Attr(_, attr) => Some(attr),
+            _ => None,
+        }
+    }
+}

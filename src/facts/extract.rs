@@ -1,0 +1,959 @@
+//! Fact extraction: one tree-sitter pass over `queries/python/facts.scm` captures.
+//!
+//! Captures arrive in document order. Scopes are created first (so a lambda inside an
+//! assignment is known when the assignment is read), then every other capture is attributed
+//! to the innermost scope whose body contains it. The tree is never walked recursively, so
+//! deep nesting cannot overflow the stack; expression conversion is depth-bounded and marks
+//! what it cut as `Expr::Dynamic` so the analysis fails closed on it.
+
+use std::collections::HashMap;
+
+use streaming_iterator::StreamingIterator;
+use tree_sitter::{Node, QueryCursor};
+
+use super::flow::build_flow;
+use super::{
+    AttrStore, Binding, Call, Expr, FileFacts, Import, Param, ParamKind, Scope, ScopeIdx,
+    ScopeKind, SyntaxError, TextRange,
+};
+use crate::parse::{QUERIES, parse, syntax_errors};
+
+/// How deep an expression is followed before it is treated as unknowable.
+const MAX_EXPR_DEPTH: usize = 64;
+/// How many decorators on one definition are modelled precisely.
+const MAX_DECORATORS: usize = 6;
+/// Container methods that store their arguments into the container they are called on.
+const STORING_METHODS: &[&str] = &["append", "appendleft", "insert", "add", "setdefault", "put"];
+const MERGING_METHODS: &[&str] = &["extend", "extendleft", "update"];
+
+/// Extracts the facts of one file. Never fails: unparsable input yields syntax errors.
+pub fn extract(source: &[u8]) -> FileFacts {
+    let module = Scope::new(
+        ScopeKind::Module,
+        String::new(),
+        None,
+        whole(source),
+        whole(source),
+    );
+    let Some(tree) = parse(source) else {
+        return FileFacts {
+            scopes: vec![module],
+            syntax_errors: vec![SyntaxError {
+                range: TextRange::new(0, 0),
+                message: "the parser could not read this file".into(),
+            }],
+        };
+    };
+    let errors = syntax_errors(&tree, source);
+    let mut extractor = Extractor {
+        source,
+        scopes: vec![module],
+        scope_of_node: HashMap::new(),
+    };
+    extractor.run(tree.root_node());
+    FileFacts {
+        scopes: extractor.scopes,
+        syntax_errors: errors,
+    }
+}
+
+fn whole(source: &[u8]) -> TextRange {
+    TextRange::new(0, source.len())
+}
+
+impl Scope {
+    fn new(
+        kind: ScopeKind,
+        qualname: String,
+        parent: Option<ScopeIdx>,
+        name_range: TextRange,
+        body_range: TextRange,
+    ) -> Self {
+        Scope {
+            kind,
+            qualname,
+            parent,
+            name_range,
+            body_range,
+            params: Vec::new(),
+            decorators: Vec::new(),
+            bases: Vec::new(),
+            bindings: Vec::new(),
+            globals: Vec::new(),
+            nonlocals: Vec::new(),
+            calls: Vec::new(),
+            returns: Vec::new(),
+            attr_stores: Vec::new(),
+            imports: Vec::new(),
+            flow: Vec::new(),
+            flow_truncated: false,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Capture {
+    Function,
+    Class,
+    Lambda,
+    Call,
+    Decorator,
+    Assign,
+    Augmented,
+    Walrus,
+    For,
+    With,
+    Except,
+    Import,
+    ImportFrom,
+    Global,
+    Nonlocal,
+    Return,
+    /// Sub-captures (names, bodies) read through their parent's fields instead.
+    Ignored,
+}
+
+fn capture_kind(name: &str) -> Capture {
+    match name {
+        "scope.function" => Capture::Function,
+        "scope.class" => Capture::Class,
+        "scope.lambda" => Capture::Lambda,
+        "call" => Capture::Call,
+        "decorator" => Capture::Decorator,
+        "bind.assign" => Capture::Assign,
+        "bind.augmented" => Capture::Augmented,
+        "bind.walrus" => Capture::Walrus,
+        "bind.for" => Capture::For,
+        "bind.with" => Capture::With,
+        "bind.except" => Capture::Except,
+        "import" => Capture::Import,
+        "import.from" => Capture::ImportFrom,
+        "declare.global" => Capture::Global,
+        "declare.nonlocal" => Capture::Nonlocal,
+        "return" => Capture::Return,
+        _ => Capture::Ignored,
+    }
+}
+
+pub(super) struct Extractor<'s> {
+    source: &'s [u8],
+    scopes: Vec<Scope>,
+    /// Definition node id -> the scope it opens.
+    scope_of_node: HashMap<usize, ScopeIdx>,
+}
+
+/// Finds the innermost scope containing a position, for positions visited in order.
+struct ScopeStack {
+    open: Vec<(ScopeIdx, TextRange)>,
+}
+
+impl ScopeStack {
+    fn enclosing(&mut self, offset: u32) -> ScopeIdx {
+        while let Some((_, body)) = self.open.last() {
+            if body.end <= offset && self.open.len() > 1 {
+                self.open.pop();
+            } else {
+                break;
+            }
+        }
+        self.open
+            .iter()
+            .rev()
+            .find(|(_, body)| body.contains(offset))
+            .map_or(0, |(idx, _)| *idx)
+    }
+}
+
+impl<'s> Extractor<'s> {
+    fn run(&mut self, root: Node<'s>) {
+        let query = &QUERIES.facts;
+        let kinds: Vec<Capture> = query
+            .capture_names()
+            .iter()
+            .map(|n| capture_kind(n))
+            .collect();
+        let mut captures: Vec<(Capture, Node<'s>)> = Vec::new();
+        let mut cursor = QueryCursor::new();
+        let mut matches = cursor.captures(query, root, self.source);
+        while let Some((m, index)) = matches.next() {
+            let capture = m.captures()[*index];
+            let kind = kinds[capture.index as usize];
+            if kind != Capture::Ignored {
+                captures.push((kind, capture.node));
+            }
+        }
+
+        // Pass 1: open every scope, in document order, under its innermost parent.
+        let mut stack = ScopeStack {
+            open: vec![(0, self.scopes[0].body_range)],
+        };
+        let mut opened: Vec<(ScopeIdx, Node<'s>)> = Vec::new();
+        let mut lambda_counts: HashMap<ScopeIdx, usize> = HashMap::new();
+        for &(kind, node) in &captures {
+            let scope_kind = match kind {
+                Capture::Function => ScopeKind::Function,
+                Capture::Class => ScopeKind::Class,
+                Capture::Lambda => ScopeKind::Lambda,
+                _ => continue,
+            };
+            let Some(body) = node.child_by_field_name("body") else {
+                continue;
+            };
+            let parent = stack.enclosing(node.start_byte() as u32);
+            let (name, name_range) = if scope_kind == ScopeKind::Lambda {
+                let count = lambda_counts.entry(parent).or_insert(0);
+                *count += 1;
+                (format!("<lambda{count}>"), TextRange::of(&node))
+            } else {
+                match node.child_by_field_name("name") {
+                    Some(n) => (self.text(n).to_string(), TextRange::of(&n)),
+                    None => continue,
+                }
+            };
+            let parent_qualname = &self.scopes[parent].qualname;
+            let qualname = if parent_qualname.is_empty() {
+                name
+            } else {
+                format!("{parent_qualname}.{name}")
+            };
+            let idx = self.scopes.len();
+            let body_range = TextRange::of(&body);
+            self.scopes.push(Scope::new(
+                scope_kind,
+                qualname,
+                Some(parent),
+                name_range,
+                body_range,
+            ));
+            self.scope_of_node.insert(node.id(), idx);
+            stack.open.push((idx, body_range));
+            opened.push((idx, node));
+        }
+
+        // Pass 1.5: what each definition needs from its surroundings.
+        for &(idx, node) in &opened {
+            self.fill_definition(idx, node);
+        }
+
+        // Pass 2: everything else, attributed to its innermost scope.
+        let mut stack = ScopeStack {
+            open: vec![(0, self.scopes[0].body_range)],
+        };
+        let mut next_scope = 0;
+        for &(kind, node) in &captures {
+            let offset = node.start_byte() as u32;
+            while next_scope < opened.len() && opened[next_scope].1.start_byte() as u32 <= offset {
+                let idx = opened[next_scope].0;
+                stack.enclosing(offset);
+                stack.open.push((idx, self.scopes[idx].body_range));
+                next_scope += 1;
+            }
+            let scope = stack.enclosing(offset);
+            self.record(kind, node, scope);
+        }
+
+        // Flow skeletons, once every call is known.
+        build_flow(self, root, &opened);
+    }
+
+    pub(super) fn text(&self, node: Node) -> &'s str {
+        node.utf8_text(self.source).unwrap_or("")
+    }
+
+    pub(super) fn scopes_mut(&mut self) -> &mut Vec<Scope> {
+        &mut self.scopes
+    }
+
+    pub(super) fn scope_of_node(&self, node: Node) -> Option<ScopeIdx> {
+        self.scope_of_node.get(&node.id()).copied()
+    }
+
+    fn fill_definition(&mut self, idx: ScopeIdx, node: Node<'s>) {
+        let parent = self.scopes[idx].parent.unwrap_or(0);
+        let params = match node.child_by_field_name("parameters") {
+            Some(list) => self.params(list),
+            None => Vec::new(),
+        };
+        let decorated = node.parent().filter(|p| p.kind() == "decorated_definition");
+        let decorators: Vec<Expr> = decorated
+            .map(|d| {
+                let mut walk = d.walk();
+                d.named_children(&mut walk)
+                    .filter(|c| c.kind() == "decorator")
+                    .filter_map(|c| c.named_child(0))
+                    .map(|e| self.expr(e))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let bases: Vec<Expr> = node
+            .child_by_field_name("superclasses")
+            .map(|list| {
+                let mut walk = list.walk();
+                list.named_children(&mut walk)
+                    .filter(|c| c.kind() != "keyword_argument")
+                    .map(|c| self.expr(c))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let kind = self.scopes[idx].kind;
+        if kind == ScopeKind::Lambda {
+            // A lambda returns its body.
+            if let Some(body) = node.child_by_field_name("body") {
+                let value = self.expr(body);
+                self.scopes[idx].returns.push(value);
+            }
+        } else {
+            // `def f` binds `f` in the parent to the decorated function: `a(b(f))`.
+            let mut value = if kind == ScopeKind::Class {
+                Expr::Class(idx)
+            } else {
+                Expr::Def(idx)
+            };
+            for (applied, decorator) in decorators.iter().rev().enumerate() {
+                if applied >= MAX_DECORATORS {
+                    value = Expr::Dynamic("too many decorators to follow");
+                    break;
+                }
+                let decorated = Expr::Call(Box::new(decorator.clone()), vec![value.clone()]);
+                value = Expr::Union(vec![value, decorated]);
+            }
+            let name = self.scopes[idx]
+                .qualname
+                .rsplit('.')
+                .next()
+                .unwrap_or("")
+                .to_string();
+            let range = self.scopes[idx].name_range;
+            self.scopes[parent]
+                .bindings
+                .push(Binding { name, value, range });
+        }
+        let scope = &mut self.scopes[idx];
+        scope.params = params;
+        scope.decorators = decorators;
+        scope.bases = bases;
+    }
+
+    fn params(&self, list: Node<'s>) -> Vec<Param> {
+        let mut params = Vec::new();
+        let mut keyword_only = false;
+        let mut walk = list.walk();
+        for child in list.named_children(&mut walk) {
+            let positional = if keyword_only {
+                ParamKind::KeywordOnly
+            } else {
+                ParamKind::Positional
+            };
+            let (name_node, kind, default) = match child.kind() {
+                "identifier" => (Some(child), positional, None),
+                "default_parameter" | "typed_default_parameter" => (
+                    child.child_by_field_name("name"),
+                    positional,
+                    child.child_by_field_name("value").map(|v| self.expr(v)),
+                ),
+                "typed_parameter" => match child.named_child(0) {
+                    Some(inner) if inner.kind() == "list_splat_pattern" => {
+                        keyword_only = true;
+                        (inner.named_child(0), ParamKind::VarArgs, None)
+                    }
+                    Some(inner) if inner.kind() == "dictionary_splat_pattern" => {
+                        (inner.named_child(0), ParamKind::VarKeywords, None)
+                    }
+                    inner => (inner, positional, None),
+                },
+                "list_splat_pattern" => {
+                    keyword_only = true;
+                    (child.named_child(0), ParamKind::VarArgs, None)
+                }
+                "dictionary_splat_pattern" => (child.named_child(0), ParamKind::VarKeywords, None),
+                "keyword_separator" => {
+                    keyword_only = true;
+                    continue;
+                }
+                _ => continue,
+            };
+            if let Some(name_node) = name_node.filter(|n| n.kind() == "identifier") {
+                params.push(Param {
+                    name: self.text(name_node).to_string(),
+                    kind,
+                    default,
+                });
+            }
+        }
+        params
+    }
+
+    fn record(&mut self, kind: Capture, node: Node<'s>, scope: ScopeIdx) {
+        match kind {
+            Capture::Call => self.record_call(node, scope),
+            Capture::Decorator => self.record_decorator(node, scope),
+            Capture::Assign | Capture::Augmented => {
+                let (Some(left), Some(mut right)) = (
+                    node.child_by_field_name("left"),
+                    node.child_by_field_name("right"),
+                ) else {
+                    return;
+                };
+                // `a = b = value`: every target gets the innermost right-hand side.
+                while right.kind() == "assignment" {
+                    match right.child_by_field_name("right") {
+                        Some(inner) => right = inner,
+                        None => return,
+                    }
+                }
+                let value = self.expr(right);
+                self.bind_target(scope, left, value, 0);
+            }
+            Capture::Walrus => {
+                if let (Some(name), Some(value)) = (
+                    node.child_by_field_name("name"),
+                    node.child_by_field_name("value"),
+                ) {
+                    let value = self.expr(value);
+                    self.bind_target(scope, name, value, 0);
+                }
+            }
+            Capture::For => {
+                if let (Some(left), Some(right)) = (
+                    node.child_by_field_name("left"),
+                    node.child_by_field_name("right"),
+                ) {
+                    let value = Expr::Element(Box::new(self.expr(right)));
+                    self.bind_target(scope, left, value, 0);
+                }
+            }
+            Capture::With => {
+                let Some(value) = node.child_by_field_name("value") else {
+                    return;
+                };
+                if value.kind() != "as_pattern" {
+                    return;
+                }
+                let (Some(manager), Some(alias)) =
+                    (value.named_child(0), value.child_by_field_name("alias"))
+                else {
+                    return;
+                };
+                let manager = self.expr(manager);
+                let entered = Expr::Call(
+                    Box::new(Expr::Attr(Box::new(manager.clone()), "__enter__".into())),
+                    Vec::new(),
+                );
+                let target = alias.named_child(0).unwrap_or(alias);
+                self.bind_target(scope, target, Expr::Union(vec![manager, entered]), 0);
+            }
+            Capture::Except => {
+                if let Some(alias) = node.child_by_field_name("alias") {
+                    self.bind_target(scope, alias, Expr::Opaque, 0);
+                }
+            }
+            Capture::Import => self.record_import(node, scope),
+            Capture::ImportFrom => self.record_import_from(node, scope),
+            Capture::Global | Capture::Nonlocal => {
+                let mut walk = node.walk();
+                let names: Vec<String> = node
+                    .named_children(&mut walk)
+                    .filter(|c| c.kind() == "identifier")
+                    .map(|c| self.text(c).to_string())
+                    .collect();
+                let target = &mut self.scopes[scope];
+                if kind == Capture::Global {
+                    target.globals.extend(names);
+                } else {
+                    target.nonlocals.extend(names);
+                }
+            }
+            Capture::Return => {
+                if let Some(value) = node.named_child(0) {
+                    let value = self.expr(value);
+                    self.scopes[scope].returns.push(value);
+                }
+            }
+            Capture::Function | Capture::Class | Capture::Lambda | Capture::Ignored => {}
+        }
+    }
+
+    fn record_call(&mut self, node: Node<'s>, scope: ScopeIdx) {
+        let Some(written) = node.child_by_field_name("function") else {
+            return;
+        };
+        let function = unsplat(written);
+        // `*f(x)` and `*a.f(x)` start at `f` / `a`, as Python sees them.
+        let start = leftmost_splat(written).map_or(node.start_byte(), |inner| inner.start_byte());
+        let callee = self.expr(function);
+        let written_name = written_name(function, self.source);
+        let mut args = Vec::new();
+        let mut kwargs = Vec::new();
+        let mut has_spread = false;
+        if let Some(arguments) = node.child_by_field_name("arguments") {
+            if arguments.kind() == "generator_expression" {
+                args.push(self.expr(arguments));
+            } else {
+                let mut walk = arguments.walk();
+                for arg in arguments.named_children(&mut walk) {
+                    match arg.kind() {
+                        "keyword_argument" => {
+                            if let (Some(name), Some(value)) = (
+                                arg.child_by_field_name("name"),
+                                arg.child_by_field_name("value"),
+                            ) {
+                                kwargs.push((self.text(name).to_string(), self.expr(value)));
+                            }
+                        }
+                        "list_splat" | "dictionary_splat" => {
+                            has_spread = true;
+                            if let Some(inner) = arg.named_child(0) {
+                                args.push(Expr::Element(Box::new(self.expr(inner))));
+                            }
+                        }
+                        "comment" => {}
+                        _ => args.push(self.expr(arg)),
+                    }
+                }
+            }
+        }
+        self.record_container_store(scope, &callee, &args);
+        let (certain, loop_over) = self.call_context(node);
+        let callee_text = shorten(self.text(function));
+        self.scopes[scope].calls.push(Call {
+            range: TextRange::new(start, node.end_byte()),
+            callee,
+            callee_text,
+            written_name,
+            args,
+            kwargs,
+            has_spread,
+            certain,
+            loop_over,
+        });
+    }
+
+    /// `handlers.append(f)` and `self.hooks.update({...})` store values into the container.
+    fn record_container_store(&mut self, scope: ScopeIdx, callee: &Expr, args: &[Expr]) {
+        let Expr::Attr(base, method) = callee else {
+            return;
+        };
+        let stored = if STORING_METHODS.contains(&method.as_str()) {
+            Expr::Container(args.to_vec())
+        } else if MERGING_METHODS.contains(&method.as_str()) {
+            Expr::Union(args.to_vec())
+        } else {
+            return;
+        };
+        match base.as_ref() {
+            Expr::Name(name) => self.scopes[scope].bindings.push(Binding {
+                name: name.clone(),
+                value: stored,
+                range: TextRange::default(),
+            }),
+            Expr::Attr(object, attr) => self.scopes[scope].attr_stores.push(AttrStore {
+                object: object.as_ref().clone(),
+                attr: attr.clone(),
+                value: stored,
+            }),
+            _ => {}
+        }
+    }
+
+    /// Whether a call always runs when its statement runs, and the comprehension around it.
+    fn call_context(&self, node: Node<'s>) -> (bool, Option<Expr>) {
+        let mut certain = true;
+        let mut loop_over = None;
+        let mut child = node;
+        for _ in 0..256 {
+            let Some(parent) = child.parent() else {
+                return (certain, loop_over);
+            };
+            match parent.kind() {
+                "conditional_expression" => certain = false,
+                "boolean_operator"
+                    if parent.child_by_field_name("right").map(|r| r.id()) == Some(child.id()) =>
+                {
+                    certain = false;
+                }
+                "list_comprehension"
+                | "set_comprehension"
+                | "dictionary_comprehension"
+                | "generator_expression" => {
+                    certain = false;
+                    if loop_over.is_none() {
+                        let mut walk = parent.walk();
+                        let clause = parent
+                            .named_children(&mut walk)
+                            .find(|c| c.kind() == "for_in_clause");
+                        loop_over = clause
+                            .and_then(|c| c.child_by_field_name("right"))
+                            .map(|r| self.expr(r));
+                    }
+                }
+                "lambda" | "function_definition" | "class_definition" | "block" | "module" => {
+                    return (certain, loop_over);
+                }
+                _ => {}
+            }
+            child = parent;
+        }
+        (false, loop_over)
+    }
+
+    /// A decorator runs `decorator(definition)` in the enclosing scope.
+    fn record_decorator(&mut self, node: Node<'s>, scope: ScopeIdx) {
+        let Some(expression) = node.named_child(0) else {
+            return;
+        };
+        let Some(definition) = node
+            .parent()
+            .filter(|p| p.kind() == "decorated_definition")
+            .and_then(|p| p.child_by_field_name("definition"))
+        else {
+            return;
+        };
+        let Some(defined) = self.scope_of_node(definition) else {
+            return;
+        };
+        let arg = match self.scopes[defined].kind {
+            ScopeKind::Class => Expr::Class(defined),
+            _ => Expr::Def(defined),
+        };
+        let callee_text = format!("@{}", shorten(self.text(expression)));
+        let callee = self.expr(expression);
+        self.scopes[scope].calls.push(Call {
+            range: TextRange::of(&node),
+            callee,
+            callee_text,
+            written_name: None,
+            args: vec![arg],
+            kwargs: Vec::new(),
+            has_spread: false,
+            certain: true,
+            loop_over: None,
+        });
+    }
+
+    fn record_import(&mut self, node: Node<'s>, scope: ScopeIdx) {
+        let mut walk = node.walk();
+        let names: Vec<Node> = node.children_by_field_name("name", &mut walk).collect();
+        for name in names {
+            let (module, bound, value) = if name.kind() == "aliased_import" {
+                let (Some(dotted), Some(alias)) = (
+                    name.child_by_field_name("name"),
+                    name.child_by_field_name("alias"),
+                ) else {
+                    continue;
+                };
+                let module = self.text(dotted).to_string();
+                (
+                    module.clone(),
+                    self.text(alias).to_string(),
+                    Expr::Module(module),
+                )
+            } else {
+                let module = self.text(name).to_string();
+                let top = module.split('.').next().unwrap_or("").to_string();
+                (module, top.clone(), Expr::Module(top))
+            };
+            let range = TextRange::of(&name);
+            let target = &mut self.scopes[scope];
+            target.imports.push(Import { module, range });
+            target.bindings.push(Binding {
+                name: bound,
+                value,
+                range,
+            });
+        }
+    }
+
+    fn record_import_from(&mut self, node: Node<'s>, scope: ScopeIdx) {
+        let Some(module_node) = node.child_by_field_name("module_name") else {
+            return;
+        };
+        let module: String = self.text(module_node).split_whitespace().collect();
+        let range = TextRange::of(&node);
+        self.scopes[scope].imports.push(Import {
+            module: module.clone(),
+            range,
+        });
+        let mut walk = node.walk();
+        if node
+            .named_children(&mut walk)
+            .any(|c| c.kind() == "wildcard_import")
+        {
+            self.scopes[scope].bindings.push(Binding {
+                name: "*".into(),
+                value: Expr::ImportStar(module),
+                range,
+            });
+            return;
+        }
+        let mut walk = node.walk();
+        let names: Vec<Node> = node.children_by_field_name("name", &mut walk).collect();
+        for name in names {
+            let (imported, bound) = if name.kind() == "aliased_import" {
+                match (
+                    name.child_by_field_name("name"),
+                    name.child_by_field_name("alias"),
+                ) {
+                    (Some(n), Some(a)) => (self.text(n).to_string(), self.text(a).to_string()),
+                    _ => continue,
+                }
+            } else {
+                (self.text(name).to_string(), self.text(name).to_string())
+            };
+            self.scopes[scope].bindings.push(Binding {
+                name: bound,
+                value: Expr::ImportFrom(module.clone(), imported),
+                range: TextRange::of(&name),
+            });
+        }
+    }
+
+    /// Binds an assignment target (`x`, `a, b`, `obj.attr`, `d[k]`) to a value.
+    fn bind_target(&mut self, scope: ScopeIdx, target: Node<'s>, value: Expr, depth: usize) {
+        if depth > MAX_EXPR_DEPTH {
+            return;
+        }
+        match target.kind() {
+            "identifier" => {
+                let name = self.text(target).to_string();
+                self.scopes[scope].bindings.push(Binding {
+                    name,
+                    value,
+                    range: TextRange::of(&target),
+                });
+            }
+            "attribute" => {
+                if let (Some(object), Some(attr)) = (
+                    target.child_by_field_name("object"),
+                    target.child_by_field_name("attribute"),
+                ) {
+                    let object = self.expr(object);
+                    let attr = self.text(attr).to_string();
+                    self.scopes[scope].attr_stores.push(AttrStore {
+                        object,
+                        attr,
+                        value,
+                    });
+                }
+            }
+            "subscript" => {
+                if let Some(base) = target.child_by_field_name("value") {
+                    self.bind_target(scope, base, Expr::Container(vec![value]), depth + 1);
+                }
+            }
+            "pattern_list" | "tuple_pattern" | "list_pattern" | "tuple" | "list"
+            | "expression_list" => {
+                let element = Expr::Element(Box::new(value));
+                let mut walk = target.walk();
+                let parts: Vec<Node> = target.named_children(&mut walk).collect();
+                for part in parts {
+                    self.bind_target(scope, part, element.clone(), depth + 1);
+                }
+            }
+            "list_splat_pattern" | "parenthesized_expression" | "as_pattern_target" => {
+                if let Some(inner) = target.named_child(0) {
+                    self.bind_target(scope, inner, value, depth + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Converts an expression node, following at most `MAX_EXPR_DEPTH` levels.
+    pub(super) fn expr(&self, node: Node<'s>) -> Expr {
+        self.expr_at(node, 0)
+    }
+
+    fn expr_at(&self, node: Node<'s>, depth: usize) -> Expr {
+        if depth > MAX_EXPR_DEPTH {
+            return Expr::Dynamic("expression nested too deeply to follow");
+        }
+        let sub = |n: Node<'s>| self.expr_at(n, depth + 1);
+        let field = |name: &str| node.child_by_field_name(name);
+        match node.kind() {
+            "identifier" => Expr::Name(self.text(node).to_string()),
+            "attribute" => match (field("object"), field("attribute")) {
+                (Some(object), Some(attr)) => {
+                    Expr::Attr(Box::new(sub(object)), self.text(attr).to_string())
+                }
+                _ => Expr::Opaque,
+            },
+            "call" => self.call_expr(node, depth),
+            "subscript" => match field("value") {
+                Some(value) => Expr::Element(Box::new(sub(value))),
+                None => Expr::Opaque,
+            },
+            "list" | "tuple" | "set" | "expression_list" | "pattern_list" => {
+                let mut walk = node.walk();
+                Expr::Container(node.named_children(&mut walk).map(sub).collect())
+            }
+            "dictionary" => {
+                let mut walk = node.walk();
+                let mut values = Vec::new();
+                for child in node.named_children(&mut walk) {
+                    match child.kind() {
+                        "pair" => values.extend(child.child_by_field_name("value").map(sub)),
+                        "dictionary_splat" => values.extend(
+                            child
+                                .named_child(0)
+                                .map(|c| Expr::Element(Box::new(sub(c)))),
+                        ),
+                        _ => {}
+                    }
+                }
+                Expr::Container(values)
+            }
+            "list_comprehension" | "set_comprehension" | "generator_expression" => {
+                Expr::Container(field("body").map(sub).into_iter().collect())
+            }
+            "dictionary_comprehension" => {
+                let value = field("body").and_then(|pair| pair.child_by_field_name("value"));
+                Expr::Container(value.map(sub).into_iter().collect())
+            }
+            "list_splat" | "dictionary_splat" => match node.named_child(0) {
+                Some(inner) => Expr::Element(Box::new(sub(inner))),
+                None => Expr::Opaque,
+            },
+            "conditional_expression" => {
+                let mut walk = node.walk();
+                let parts: Vec<Node> = node.named_children(&mut walk).collect();
+                // `a if cond else b`: the value is `a` or `b`, never `cond`.
+                let values = parts
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != 1)
+                    .map(|(_, n)| sub(*n));
+                Expr::Union(values.collect())
+            }
+            "boolean_operator" => Expr::Union(
+                [field("left"), field("right")]
+                    .into_iter()
+                    .flatten()
+                    .map(sub)
+                    .collect(),
+            ),
+            "parenthesized_expression" | "await" => match node.named_child(0) {
+                Some(inner) => sub(inner),
+                None => Expr::Opaque,
+            },
+            "named_expression" => field("value").map_or(Expr::Opaque, sub),
+            "lambda" => match self.scope_of_node(node) {
+                Some(idx) => Expr::Lambda(idx),
+                None => Expr::Opaque,
+            },
+            "string" | "concatenated_string" => match string_literal(node, self.source) {
+                Some(s) => Expr::Str(s),
+                None => Expr::Opaque,
+            },
+            _ => Expr::Opaque,
+        }
+    }
+
+    fn call_expr(&self, node: Node<'s>, depth: usize) -> Expr {
+        let Some(function) = node.child_by_field_name("function").map(unsplat) else {
+            return Expr::Opaque;
+        };
+        let mut args = Vec::new();
+        if let Some(arguments) = node.child_by_field_name("arguments") {
+            let mut walk = arguments.walk();
+            for arg in arguments.named_children(&mut walk) {
+                let value = match arg.kind() {
+                    "keyword_argument" => arg.child_by_field_name("value"),
+                    "comment" => None,
+                    _ => Some(arg),
+                };
+                args.extend(value.map(|v| self.expr_at(v, depth + 1)));
+            }
+        }
+        // `getattr(obj, "literal")` is an attribute; a computed name is unknowable.
+        if function.kind() == "identifier" && self.text(function) == "getattr" && args.len() >= 2 {
+            let mut args = args.into_iter();
+            let object = args.next().unwrap_or(Expr::Opaque);
+            return match args.next() {
+                Some(Expr::Str(attr)) => {
+                    let attribute = Expr::Attr(Box::new(object), attr);
+                    match args.next() {
+                        Some(default) => Expr::Union(vec![attribute, default]),
+                        None => attribute,
+                    }
+                }
+                _ => Expr::Dynamic("getattr with a computed attribute name"),
+            };
+        }
+        Expr::Call(Box::new(self.expr_at(function, depth + 1)), args)
+    }
+}
+
+/// The value of a plain string literal (no interpolation), joining implicit concatenation.
+pub(super) fn string_literal(node: Node, source: &[u8]) -> Option<String> {
+    let mut out = String::new();
+    let parts: Vec<Node> = if node.kind() == "concatenated_string" {
+        let mut walk = node.walk();
+        node.named_children(&mut walk).collect()
+    } else {
+        vec![node]
+    };
+    for part in parts {
+        let mut walk = part.walk();
+        for child in part.named_children(&mut walk) {
+            match child.kind() {
+                "string_content" => out.push_str(child.utf8_text(source).ok()?),
+                "string_start" | "string_end" => {}
+                _ => return None,
+            }
+        }
+    }
+    Some(out)
+}
+
+/// tree-sitter reads `*f(x)` as a call of `*f`; Python calls `f` and unpacks the result.
+fn unsplat(function: Node) -> Node {
+    match function.kind() {
+        "list_splat" | "dictionary_splat" => function.named_child(0).unwrap_or(function),
+        _ => function,
+    }
+}
+
+/// The operand of a `*`/`**` that tree-sitter parsed into the leftmost end of a callee.
+fn leftmost_splat(function: Node) -> Option<Node> {
+    let mut node = function;
+    for _ in 0..MAX_EXPR_DEPTH {
+        node = match node.kind() {
+            "list_splat" | "dictionary_splat" => return node.named_child(0),
+            "attribute" => node.child_by_field_name("object")?,
+            "call" => node.child_by_field_name("function")?,
+            "subscript" => node.child_by_field_name("value")?,
+            _ => return None,
+        };
+    }
+    None
+}
+
+/// `f` for `f(...)`, `a.b.f(...)` and `(f)(...)`; nothing for computed callees.
+fn written_name(function: Node, source: &[u8]) -> Option<String> {
+    let mut node = function;
+    while node.kind() == "parenthesized_expression" {
+        node = node.named_child(0)?;
+    }
+    let name = match node.kind() {
+        "identifier" => node,
+        "attribute" => node.child_by_field_name("attribute")?,
+        _ => return None,
+    };
+    name.utf8_text(source).ok().map(str::to_string)
+}
+
+fn shorten(text: &str) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > 80 {
+        let cut: String = flat.chars().take(77).collect();
+        format!("{cut}...")
+    } else {
+        flat
+    }
+}
+
+impl<'s> Extractor<'s> {
+    pub(super) fn source_bytes(&self) -> &'s [u8] {
+        self.source
+    }
+}

@@ -1,0 +1,410 @@
+//! The call graph: who may call whom, with the site and the reason for every edge.
+//!
+//! Built by resolving every call in every scope with the `Evaluator`, repeated until the
+//! values flowing into parameters stop growing. Speculative
+//! edges (calls to unknown callables, attribute calls on unknown receivers) are kept, marked,
+//! so reachability stays sound and reports can say which edges are certain.
+
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+
+use super::values::{NON_CALLING, Target};
+use super::{Evaluator, FileIdx, FuncId, Project, ValSet};
+use crate::facts::{Call, Expr, ParamKind, ScopeIdx, ScopeKind, TextRange};
+
+/// Rounds of parameter propagation before giving up on precision.
+const MAX_ROUNDS: usize = 12;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Site {
+    pub file: FileIdx,
+    pub range: TextRange,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EdgeKind {
+    /// A call that resolves to the function.
+    Call,
+    /// `Class(...)` runs `Class.__init__`.
+    Instantiate,
+    /// The function is passed to code outside the project, which may call it.
+    PassedTo(String),
+    /// Importing a module runs its top-level code.
+    Import,
+    /// `x.name(...)` on an unknown receiver may be any project function called `name`.
+    ByName(String),
+}
+
+impl EdgeKind {
+    /// Speculative edges come from over-approximation, not from a resolved call.
+    pub fn is_speculative(&self) -> bool {
+        matches!(self, EdgeKind::ByName(_))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Edge {
+    pub from: FuncId,
+    pub to: FuncId,
+    pub site: Site,
+    pub kind: EdgeKind,
+    /// The callee as written (`lc.deploy_app`, `_ACTIONS[key]`, `@retry(3)`).
+    pub callee_text: String,
+}
+
+/// A call that cannot be resolved statically.
+#[derive(Clone, Debug)]
+pub struct DynamicSite {
+    pub func: FuncId,
+    pub site: Site,
+    pub reason: &'static str,
+    pub callee_text: String,
+}
+
+pub struct CallGraph {
+    pub edges: Vec<Edge>,
+    /// Outgoing edge indices per function.
+    pub out: Vec<Vec<usize>>,
+    /// Calls to code outside the project, per function (for the graph output).
+    pub externals: Vec<BTreeSet<String>>,
+    pub dynamic: Vec<DynamicSite>,
+    /// True when parameter propagation was cut off before it settled.
+    pub unsettled: bool,
+}
+
+struct UnknownCall {
+    from: FuncId,
+    site: Site,
+    name: Option<String>,
+    callee_text: String,
+}
+
+#[derive(Default)]
+struct Pass {
+    edges: Vec<Edge>,
+    externals: HashMap<FuncId, BTreeSet<String>>,
+    dynamic: Vec<DynamicSite>,
+    unknown: Vec<UnknownCall>,
+    params: HashMap<(FuncId, usize), ValSet>,
+}
+
+impl CallGraph {
+    pub fn build(project: &Project) -> (CallGraph, Evaluator<'_>) {
+        let mut evaluator = Evaluator::new(project);
+        let mut unsettled = true;
+        let mut pass = Pass::default();
+        for _ in 0..MAX_ROUNDS {
+            pass = one_pass(project, &evaluator);
+            if pass.params == evaluator.param_values {
+                unsettled = false;
+                break;
+            }
+            evaluator.param_values = std::mem::take(&mut pass.params);
+            evaluator.reset();
+        }
+        let graph = finish(project, pass, unsettled);
+        (graph, evaluator)
+    }
+
+    /// Shortest chain of edges from any of `sources` to any of `targets`.
+    pub fn shortest_path(
+        &self,
+        sources: &[FuncId],
+        targets: &BTreeSet<FuncId>,
+    ) -> Option<Vec<usize>> {
+        let mut came_by: HashMap<FuncId, Option<usize>> = HashMap::new();
+        let mut queue = VecDeque::new();
+        for &source in sources {
+            came_by.insert(source, None);
+            queue.push_back(source);
+        }
+        while let Some(func) = queue.pop_front() {
+            if targets.contains(&func) && !sources.contains(&func) {
+                let mut path = Vec::new();
+                let mut current = func;
+                while let Some(Some(edge)) = came_by.get(&current) {
+                    path.push(*edge);
+                    current = self.edges[*edge].from;
+                }
+                path.reverse();
+                return Some(path);
+            }
+            for &edge in &self.out[func] {
+                let to = self.edges[edge].to;
+                if let std::collections::hash_map::Entry::Vacant(slot) = came_by.entry(to) {
+                    slot.insert(Some(edge));
+                    queue.push_back(to);
+                }
+            }
+        }
+        None
+    }
+
+    /// Every function reachable from `sources` (including them).
+    pub fn reachable(&self, sources: &[FuncId]) -> BTreeSet<FuncId> {
+        let mut seen: BTreeSet<FuncId> = sources.iter().copied().collect();
+        let mut stack: Vec<FuncId> = sources.to_vec();
+        while let Some(func) = stack.pop() {
+            for &edge in &self.out[func] {
+                let to = self.edges[edge].to;
+                if seen.insert(to) {
+                    stack.push(to);
+                }
+            }
+        }
+        seen
+    }
+
+    /// Edges from `sources` to `func` along a shortest path (for witnesses of things found
+    /// inside a reachable function).
+    pub fn path_to(&self, sources: &[FuncId], func: FuncId) -> Option<Vec<usize>> {
+        if sources.contains(&func) {
+            return Some(Vec::new());
+        }
+        self.shortest_path(sources, &BTreeSet::from([func]))
+    }
+}
+
+fn one_pass(project: &Project, evaluator: &Evaluator) -> Pass {
+    let mut pass = Pass {
+        params: evaluator.param_values.clone(),
+        ..Pass::default()
+    };
+    for (file, source) in project.files.iter().enumerate() {
+        for (scope_idx, scope) in source.facts.scopes.iter().enumerate() {
+            let from = project.executing_func(file, scope_idx);
+            for call in &scope.calls {
+                resolve_call(project, evaluator, &mut pass, file, scope_idx, from, call);
+            }
+            for import in &scope.imports {
+                let site = Site {
+                    file,
+                    range: import.range,
+                };
+                for module in imported_modules(project, evaluator, file, scope_idx, &import.module)
+                {
+                    if let Some(target) = project
+                        .module_file(&module)
+                        .and_then(|f| project.func_of_scope(f, 0))
+                        && target != from
+                    {
+                        pass.edges.push(Edge {
+                            from,
+                            to: target,
+                            site,
+                            kind: EdgeKind::Import,
+                            callee_text: format!("import {module}"),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    pass
+}
+
+/// The project modules an import runs: the module and every package above it, plus
+/// submodules named by `from pkg import sub`.
+fn imported_modules(
+    project: &Project,
+    evaluator: &Evaluator,
+    file: FileIdx,
+    scope: ScopeIdx,
+    module: &str,
+) -> Vec<String> {
+    let absolute = evaluator.absolute_module(file, module);
+    let mut modules = Vec::new();
+    let parts: Vec<&str> = absolute.split('.').collect();
+    for i in 1..=parts.len() {
+        modules.push(parts[..i].join("."));
+    }
+    for binding in &project.scope(file, scope).bindings {
+        if let Expr::ImportFrom(from, name) = &binding.value
+            && from == module
+        {
+            let sub = format!("{absolute}.{name}");
+            if project.module_file(&sub).is_some() {
+                modules.push(sub);
+            }
+        }
+    }
+    modules
+}
+
+fn resolve_call(
+    project: &Project,
+    evaluator: &Evaluator,
+    pass: &mut Pass,
+    file: FileIdx,
+    scope: ScopeIdx,
+    from: FuncId,
+    call: &Call,
+) {
+    let site = Site {
+        file,
+        range: call.range,
+    };
+    let targets = evaluator.call_targets(file, scope, &call.callee);
+    let mut outside: Option<String> = None;
+    for target in targets {
+        match target {
+            Target::Func {
+                func,
+                offset,
+                instantiates,
+            } => {
+                let kind = if instantiates {
+                    EdgeKind::Instantiate
+                } else {
+                    EdgeKind::Call
+                };
+                pass.edges.push(Edge {
+                    from,
+                    to: func,
+                    site,
+                    kind,
+                    callee_text: call.callee_text.clone(),
+                });
+                pass_arguments(project, evaluator, pass, file, scope, func, offset, call);
+            }
+            Target::External(name) => {
+                let passes_through = !NON_CALLING.contains(&name.trim_start_matches("<builtin>."));
+                if passes_through && outside.is_none() {
+                    outside = Some(name.clone());
+                }
+                pass.externals.entry(from).or_default().insert(name);
+            }
+            Target::Unknown(name) => {
+                outside = Some(call.callee_text.clone());
+                pass.unknown.push(UnknownCall {
+                    from,
+                    site,
+                    name,
+                    callee_text: call.callee_text.clone(),
+                });
+            }
+            Target::Dynamic(reason) => {
+                pass.dynamic.push(DynamicSite {
+                    func: from,
+                    site,
+                    reason,
+                    callee_text: call.callee_text.clone(),
+                });
+            }
+        }
+    }
+    // A function handed to code outside the project (a callback, a thread target, an
+    // `atexit` handler) is taken to run at the point where it is handed over: the edge
+    // belongs to the caller that passed it.
+    if let Some(receiver) = outside {
+        let mut passed = BTreeSet::new();
+        for arg in call.args.iter().chain(call.kwargs.iter().map(|(_, v)| v)) {
+            for value in evaluator.eval(file, scope, arg) {
+                evaluator.functions_in(&value, &mut passed);
+            }
+        }
+        for func in passed {
+            pass.edges.push(Edge {
+                from,
+                to: func,
+                site,
+                kind: EdgeKind::PassedTo(receiver.clone()),
+                callee_text: call.callee_text.clone(),
+            });
+        }
+    }
+}
+
+/// Records what a call passes into each parameter of a project function.
+#[allow(clippy::too_many_arguments)]
+fn pass_arguments(
+    project: &Project,
+    evaluator: &Evaluator,
+    pass: &mut Pass,
+    file: FileIdx,
+    scope: ScopeIdx,
+    func: FuncId,
+    offset: usize,
+    call: &Call,
+) {
+    let params = &project.func_scope(func).params;
+    let var_args = params.iter().position(|p| p.kind == ParamKind::VarArgs);
+    let var_keywords = params.iter().position(|p| p.kind == ParamKind::VarKeywords);
+    let mut record = |index: usize, values: ValSet| {
+        let values: ValSet = values
+            .into_iter()
+            .filter(|v| *v != super::Val::Unknown)
+            .collect();
+        if !values.is_empty() {
+            pass.params.entry((func, index)).or_default().extend(values);
+        }
+    };
+    for (i, arg) in call.args.iter().enumerate() {
+        let position = i + offset;
+        let index = match params.get(position) {
+            Some(p) if p.kind == ParamKind::Positional => Some(position),
+            _ => var_args,
+        };
+        if let Some(index) = index {
+            record(index, evaluator.eval(file, scope, arg));
+        }
+    }
+    for (name, arg) in &call.kwargs {
+        let index = params
+            .iter()
+            .position(|p| &p.name == name && p.kind != ParamKind::VarArgs)
+            .or(var_keywords);
+        if let Some(index) = index {
+            record(index, evaluator.eval(file, scope, arg));
+        }
+    }
+}
+
+fn finish(project: &Project, pass: Pass, unsettled: bool) -> CallGraph {
+    let mut edges = pass.edges;
+    // `x.name(...)` on a receiver from outside the project may be any project method
+    // called `name` (modules and classes of the project are resolved precisely).
+    let mut by_name: HashMap<&str, Vec<FuncId>> = HashMap::new();
+    for (func, info) in project.funcs.iter().enumerate() {
+        if info.class.is_some() && project.func_scope(func).kind == ScopeKind::Function {
+            let name = info.qualname.rsplit('.').next().unwrap_or("");
+            by_name.entry(name).or_default().push(func);
+        }
+    }
+    for unknown in &pass.unknown {
+        if let Some(name) = &unknown.name {
+            for &func in by_name.get(name.as_str()).map_or(&[][..], Vec::as_slice) {
+                edges.push(Edge {
+                    from: unknown.from,
+                    to: func,
+                    site: unknown.site,
+                    kind: EdgeKind::ByName(name.clone()),
+                    callee_text: unknown.callee_text.clone(),
+                });
+            }
+        }
+    }
+    let mut seen = HashSet::new();
+    edges.retain(|e| seen.insert((e.from, e.to, e.site, e.kind.clone())));
+    edges.sort_by(|a, b| (a.site, a.from, a.to, &a.kind).cmp(&(b.site, b.from, b.to, &b.kind)));
+    let mut out = vec![Vec::new(); project.funcs.len()];
+    // Certain edges first, so shortest paths prefer them.
+    let mut order: Vec<usize> = (0..edges.len()).collect();
+    order.sort_by_key(|&i| edges[i].kind.is_speculative());
+    for i in order {
+        out[edges[i].from].push(i);
+    }
+    let mut externals = vec![BTreeSet::new(); project.funcs.len()];
+    for (func, names) in pass.externals {
+        externals[func] = names;
+    }
+    let mut dynamic = pass.dynamic;
+    dynamic.sort_by_key(|a| a.site);
+    dynamic.dedup_by(|a, b| a.site == b.site && a.reason == b.reason);
+    CallGraph {
+        edges,
+        out,
+        externals,
+        dynamic,
+        unsettled,
+    }
+}

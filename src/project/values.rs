@@ -1,0 +1,945 @@
+//! Name resolution and value flow: what each expression may evaluate to.
+//!
+//! Flow-insensitive and deliberately over-approximating: every binding of a name is a
+//! possible value, containers remember what was put in them, parameters receive whatever any
+//! call site passes. What cannot be followed is `Unresolved` (fails closed) or `Unknown`
+//! (comes from outside the project; attribute calls on it may be any project method of
+//! that name).
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use super::{ClassId, FileIdx, FuncId, Project};
+use crate::facts::{Expr, ParamKind, ScopeIdx, ScopeKind};
+
+pub type ValSet = BTreeSet<Val>;
+
+/// An abstract value.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Val {
+    Func(FuncId),
+    /// A method looked up on an instance or class object: calling it passes `self`.
+    Bound(FuncId),
+    Class(ClassId),
+    Instance(ClassId),
+    /// `super()` inside a method of this class.
+    Super(ClassId),
+    Module(FileIdx),
+    External(String),
+    Builtin(String),
+    /// Something held in a container (list, dict, tuple, set).
+    Held(Box<Val>),
+    /// A callable that returns this value and runs no project code (`d.get`).
+    Returns(Box<Val>),
+    /// A callable that returns its first argument (`functools.wraps(f)`, `lru_cache()`).
+    Identity,
+    Str(String),
+    /// Comes from outside the project.
+    Unknown,
+    /// An attribute of something unknown: calls to it may be any project method of that name.
+    UnknownAttr(String),
+    /// Cannot be known statically: any code could run.
+    Unresolved(&'static str),
+}
+
+/// What one call expression may invoke.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Target {
+    /// A project function; `offset` is 1 when `self`/`cls` is passed implicitly.
+    Func {
+        func: FuncId,
+        offset: usize,
+        instantiates: bool,
+    },
+    /// Code outside the project (`os.environ.pop`, `<builtin>.len`).
+    External(String),
+    /// Unknowable: dynamic lookup, eval/exec, importlib.
+    Dynamic(&'static str),
+    /// A callable from outside the project; with the attribute name if it was `x.name(...)`.
+    Unknown(Option<String>),
+}
+
+/// Builtins and library functions that run arbitrary code chosen at run time.
+const DYNAMIC_BUILTINS: &[&str] = &[
+    "eval",
+    "exec",
+    "__import__",
+    "compile",
+    "globals",
+    "locals",
+    "vars",
+];
+const DYNAMIC_EXTERNALS: &[&str] = &[
+    "importlib.import_module",
+    "importlib.__import__",
+    "importlib.reload",
+    "runpy.run_module",
+    "runpy.run_path",
+    "pydoc.locate",
+    "operator.methodcaller",
+];
+/// Library wrappers that return the function they wrap (or a decorator doing so).
+const TRANSPARENT_WRAPPERS: &[&str] = &[
+    "functools.wraps",
+    "functools.update_wrapper",
+    "functools.lru_cache",
+    "functools.cache",
+    "functools.cached_property",
+    "functools.total_ordering",
+    "functools.singledispatch",
+    "contextlib.contextmanager",
+    "contextlib.asynccontextmanager",
+    "dataclasses.dataclass",
+    "typing.overload",
+    "typing.final",
+    "abc.abstractmethod",
+    "staticmethod",
+    "classmethod",
+    "property",
+];
+/// Library functions known not to call the functions passed to them.
+pub const NON_CALLING: &[&str] = &[
+    "print",
+    "repr",
+    "str",
+    "id",
+    "type",
+    "isinstance",
+    "issubclass",
+    "callable",
+    "hasattr",
+    "getattr",
+    "setattr",
+    "len",
+    "hash",
+    "format",
+    "functools.wraps",
+    "functools.update_wrapper",
+    "functools.partial",
+    "inspect.signature",
+    "inspect.getsource",
+    "typing.cast",
+];
+/// Container methods that return an element / a view of the container.
+const ELEMENT_ACCESSORS: &[&str] = &[
+    "get",
+    "pop",
+    "popitem",
+    "setdefault",
+    "__getitem__",
+    "popleft",
+];
+const VIEW_ACCESSORS: &[&str] = &["values", "items", "keys", "copy", "__iter__"];
+
+type NameKey = (FileIdx, ScopeIdx, String);
+
+pub struct Evaluator<'p> {
+    pub project: &'p Project,
+    /// Values passed to each (function, parameter index) by project call sites.
+    pub param_values: HashMap<(FuncId, usize), ValSet>,
+    mro: Vec<Vec<ClassId>>,
+    subclasses: Vec<Vec<ClassId>>,
+    external_base: Vec<bool>,
+    /// attribute name -> (file, scope, store index)
+    attr_stores: HashMap<String, Vec<(FileIdx, ScopeIdx, usize)>>,
+    memo: RefCell<HashMap<NameKey, ValSet>>,
+    active: RefCell<HashSet<NameKey>>,
+    cut: Cell<bool>,
+    depth: Cell<usize>,
+}
+
+const MAX_DEPTH: usize = 120;
+
+impl<'p> Evaluator<'p> {
+    pub fn new(project: &'p Project) -> Self {
+        let classes = project.classes.len();
+        let mut attr_stores: HashMap<String, Vec<(FileIdx, ScopeIdx, usize)>> = HashMap::new();
+        for (file_idx, file) in project.files.iter().enumerate() {
+            for (scope_idx, scope) in file.facts.scopes.iter().enumerate() {
+                for (i, store) in scope.attr_stores.iter().enumerate() {
+                    attr_stores
+                        .entry(store.attr.clone())
+                        .or_default()
+                        .push((file_idx, scope_idx, i));
+                }
+            }
+        }
+        let mut evaluator = Evaluator {
+            project,
+            param_values: HashMap::new(),
+            mro: (0..classes).map(|c| vec![c]).collect(),
+            subclasses: vec![Vec::new(); classes],
+            external_base: vec![false; classes],
+            attr_stores,
+            memo: RefCell::new(HashMap::new()),
+            active: RefCell::new(HashSet::new()),
+            cut: Cell::new(false),
+            depth: Cell::new(0),
+        };
+        evaluator.build_class_table();
+        evaluator
+    }
+
+    fn build_class_table(&mut self) {
+        let project = self.project;
+        let mut direct: Vec<Vec<ClassId>> = Vec::with_capacity(project.classes.len());
+        for (class, info) in project.classes.iter().enumerate() {
+            let scope = project.scope(info.file, info.scope);
+            let parent = scope.parent.unwrap_or(0);
+            let mut bases = Vec::new();
+            for base in &scope.bases {
+                let values = self.eval(info.file, parent, base);
+                let mut found = false;
+                for value in values {
+                    if let Val::Class(b) = value
+                        && b != class
+                    {
+                        bases.push(b);
+                        found = true;
+                    }
+                }
+                if !found {
+                    self.external_base[class] = true;
+                }
+            }
+            direct.push(bases);
+        }
+        for class in 0..direct.len() {
+            // Depth-first, left to right, first occurrence kept: C3 on every tree that
+            // Python accepts without diamonds, a sound superset otherwise.
+            let mut order = Vec::new();
+            let mut stack = vec![class];
+            let mut seen = HashSet::new();
+            while let Some(c) = stack.pop() {
+                if seen.insert(c) {
+                    order.push(c);
+                    stack.extend(direct[c].iter().rev());
+                }
+            }
+            for &ancestor in &order[1..] {
+                self.subclasses[ancestor].push(class);
+                if self.external_base[ancestor] {
+                    self.external_base[class] = true;
+                }
+            }
+            self.mro[class] = order;
+        }
+        self.reset();
+    }
+
+    /// Forgets memoized lookups, after parameter values or escapes changed.
+    pub fn reset(&mut self) {
+        self.memo.borrow_mut().clear();
+    }
+
+    /// What `expr`, written in `scope` of `file`, may evaluate to.
+    pub fn eval(&self, file: FileIdx, scope: ScopeIdx, expr: &Expr) -> ValSet {
+        let depth = self.depth.get();
+        if depth > MAX_DEPTH {
+            self.cut.set(true);
+            return ValSet::from([Val::Unresolved("value flow too deep to follow")]);
+        }
+        self.depth.set(depth + 1);
+        let result = self.eval_inner(file, scope, expr);
+        self.depth.set(depth);
+        result
+    }
+
+    fn eval_inner(&self, file: FileIdx, scope: ScopeIdx, expr: &Expr) -> ValSet {
+        let project = self.project;
+        match expr {
+            Expr::Name(name) => self.lookup(file, scope, name),
+            Expr::Attr(object, attr) => {
+                let objects = self.eval(file, scope, object);
+                objects.iter().flat_map(|v| self.attr(v, attr)).collect()
+            }
+            Expr::Call(callee, args) => {
+                let callees = self.eval(file, scope, callee);
+                self.call_result(file, scope, &callees, args)
+            }
+            Expr::Element(inner) => self
+                .eval(file, scope, inner)
+                .into_iter()
+                .flat_map(element_of)
+                .collect(),
+            Expr::Container(items) => items
+                .iter()
+                .flat_map(|item| self.eval(file, scope, item))
+                .map(|v| Val::Held(Box::new(v)))
+                .collect(),
+            Expr::Union(items) => items
+                .iter()
+                .flat_map(|item| self.eval(file, scope, item))
+                .collect(),
+            Expr::Def(idx) | Expr::Lambda(idx) => project
+                .func_of_scope(file, *idx)
+                .map(Val::Func)
+                .into_iter()
+                .collect(),
+            Expr::Class(idx) => project
+                .class_of_scope(file, *idx)
+                .map(Val::Class)
+                .into_iter()
+                .collect(),
+            Expr::Module(name) => ValSet::from([self.module_value(name)]),
+            Expr::ImportFrom(module, name) => {
+                let absolute = self.absolute_module(file, module);
+                match project.module_file(&absolute) {
+                    Some(target) => self.module_attr(target, name),
+                    None => ValSet::from([Val::External(join(&absolute, name))]),
+                }
+            }
+            Expr::ImportStar(_) | Expr::Opaque => ValSet::new(),
+            Expr::Str(s) => ValSet::from([Val::Str(s.clone())]),
+            Expr::Dynamic(reason) => ValSet::from([Val::Unresolved(reason)]),
+        }
+    }
+
+    fn module_value(&self, name: &str) -> Val {
+        match self.project.module_file(name) {
+            Some(file) => Val::Module(file),
+            None => Val::External(name.to_string()),
+        }
+    }
+
+    /// Resolves `from .x import y` style module paths against the importing file.
+    pub fn absolute_module(&self, file: FileIdx, module: &str) -> String {
+        let dots = module.chars().take_while(|c| *c == '.').count();
+        if dots == 0 {
+            return module.to_string();
+        }
+        let source = &self.project.files[file].source;
+        let mut package: Vec<&str> = source.module.split('.').filter(|p| !p.is_empty()).collect();
+        if !source.is_package {
+            package.pop();
+        }
+        for _ in 1..dots {
+            package.pop();
+        }
+        let rest = &module[dots..];
+        if !rest.is_empty() {
+            package.push(rest);
+        }
+        package.join(".")
+    }
+
+    /// LEGB lookup of a name used in `scope`.
+    pub fn lookup(&self, file: FileIdx, scope: ScopeIdx, name: &str) -> ValSet {
+        let project = self.project;
+        let mut current = scope;
+        let mut first = true;
+        loop {
+            let s = project.scope(file, current);
+            if s.globals.iter().any(|g| g == name) {
+                current = 0;
+                first = false;
+                continue;
+            }
+            // Class bodies are visible only to code directly inside them.
+            let visible = first || s.kind != ScopeKind::Class;
+            if visible {
+                let bound = !project.bindings_of(file, current, name).is_empty();
+                let param = s.params.iter().position(|p| p.name == name);
+                if bound || param.is_some() {
+                    let mut values = self.binding_values(file, current, name);
+                    if let Some(index) = param {
+                        values.extend(self.param_value(file, current, index));
+                    }
+                    return values;
+                }
+            }
+            match s.parent {
+                Some(parent) => {
+                    current = parent;
+                    first = false;
+                }
+                None => break,
+            }
+        }
+        // Module level: star imports, then builtins.
+        let mut values = ValSet::new();
+        for &i in project.bindings_of(file, 0, "*") {
+            if let Expr::ImportStar(module) = &project.scope(file, 0).bindings[i].value {
+                let absolute = self.absolute_module(file, module);
+                match project.module_file(&absolute) {
+                    Some(target) => values.extend(self.module_attr(target, name)),
+                    None => {
+                        values.insert(Val::Unknown);
+                    }
+                }
+            }
+        }
+        if values.is_empty() && is_builtin(name) {
+            values.insert(Val::Builtin(name.to_string()));
+        }
+        values
+    }
+
+    /// The union of every binding of `name` in one scope (memoized, cycle-safe).
+    fn binding_values(&self, file: FileIdx, scope: ScopeIdx, name: &str) -> ValSet {
+        let key = (file, scope, name.to_string());
+        if let Some(values) = self.memo.borrow().get(&key) {
+            return values.clone();
+        }
+        if !self.active.borrow_mut().insert(key.clone()) {
+            // A cycle (`a = b; b = a`): the other bindings supply the values.
+            self.cut.set(true);
+            return ValSet::new();
+        }
+        let outer_cut = self.cut.replace(false);
+        let s = self.project.scope(file, scope);
+        let mut values = ValSet::new();
+        for &i in self.project.bindings_of(file, scope, name) {
+            values.extend(self.eval(file, scope, &s.bindings[i].value));
+        }
+        self.active.borrow_mut().remove(&key);
+        if !self.cut.get() {
+            self.memo.borrow_mut().insert(key, values.clone());
+        }
+        self.cut.set(outer_cut || self.cut.get());
+        values
+    }
+
+    fn param_value(&self, file: FileIdx, scope: ScopeIdx, index: usize) -> ValSet {
+        let project = self.project;
+        let s = project.scope(file, scope);
+        let param = &s.params[index];
+        let mut values = ValSet::from([Val::Unknown]);
+        if let Some(class) = s.parent.and_then(|p| project.class_of_scope(file, p))
+            && index == 0
+            && s.kind == ScopeKind::Function
+            && param.kind == ParamKind::Positional
+        {
+            let decorated = |n: &str| s.decorators.iter().any(|d| d.final_name() == Some(n));
+            if !decorated("staticmethod") {
+                let classmethod = decorated("classmethod") || s.qualname.ends_with(".__new__");
+                for c in std::iter::once(class).chain(self.subclasses[class].iter().copied()) {
+                    values.insert(if classmethod {
+                        Val::Class(c)
+                    } else {
+                        Val::Instance(c)
+                    });
+                }
+                values.remove(&Val::Unknown);
+                return values;
+            }
+        }
+        if let Some(default) = &param.default {
+            values.extend(self.eval(file, s.parent.unwrap_or(0), default));
+        }
+        if let Some(func) = project.func_of_scope(file, scope)
+            && let Some(passed) = self.param_values.get(&(func, index))
+        {
+            values.extend(passed.iter().cloned());
+        }
+        if matches!(param.kind, ParamKind::VarArgs | ParamKind::VarKeywords) {
+            return values.into_iter().map(|v| Val::Held(Box::new(v))).collect();
+        }
+        values
+    }
+
+    /// What `value.attr` may be.
+    pub fn attr(&self, value: &Val, attr: &str) -> ValSet {
+        match value {
+            Val::Module(file) => self.module_attr(*file, attr),
+            Val::Class(class) => self.class_attr(*class, attr, false),
+            Val::Instance(class) => self.class_attr(*class, attr, true),
+            Val::Super(class) => {
+                let mut values = ValSet::new();
+                for &ancestor in self.mro[*class].iter().skip(1) {
+                    values.extend(self.own_class_attr(ancestor, attr, true));
+                    if !values.is_empty() {
+                        return values;
+                    }
+                }
+                if self.external_base[*class] {
+                    ValSet::from([Val::UnknownAttr(attr.into())])
+                } else {
+                    values
+                }
+            }
+            Val::Func(f) | Val::Bound(f) => match attr {
+                "__call__" | "__wrapped__" | "__func__" => ValSet::from([value.clone()]),
+                _ => {
+                    let _ = f;
+                    ValSet::new()
+                }
+            },
+            Val::External(path) => ValSet::from([Val::External(join(path, attr))]),
+            Val::Builtin(name) => ValSet::from([Val::Builtin(join(name, attr))]),
+            Val::Held(inner) => {
+                if ELEMENT_ACCESSORS.contains(&attr) {
+                    ValSet::from([Val::Returns(inner.clone())])
+                } else if VIEW_ACCESSORS.contains(&attr) {
+                    ValSet::from([Val::Returns(Box::new(value.clone()))])
+                } else {
+                    ValSet::new()
+                }
+            }
+            Val::Unknown | Val::UnknownAttr(_) => {
+                ValSet::from([Val::UnknownAttr(attr.to_string())])
+            }
+            Val::Unresolved(reason) => ValSet::from([Val::Unresolved(reason)]),
+            Val::Returns(_) | Val::Identity | Val::Str(_) => ValSet::new(),
+        }
+    }
+
+    pub fn module_attr(&self, file: FileIdx, attr: &str) -> ValSet {
+        let project = self.project;
+        let mut values = ValSet::new();
+        if !project.bindings_of(file, 0, attr).is_empty() {
+            values.extend(self.binding_values(file, 0, attr));
+        } else if !project.bindings_of(file, 0, "*").is_empty() {
+            values.extend(self.lookup(file, 0, attr));
+        }
+        let submodule = join(&project.files[file].source.module, attr);
+        if let Some(sub) = project.module_file(&submodule) {
+            values.insert(Val::Module(sub));
+        }
+        values.extend(self.stored_attr(attr, |v| *v == Val::Module(file)));
+        if values.is_empty() && !project.bindings_of(file, 0, "__getattr__").is_empty() {
+            values.insert(Val::Unknown);
+        }
+        values
+    }
+
+    /// Attribute lookup along the MRO; `bound` turns methods into bound methods.
+    fn class_attr(&self, class: ClassId, attr: &str, bound: bool) -> ValSet {
+        for &ancestor in &self.mro[class] {
+            let values = self.own_class_attr(ancestor, attr, bound);
+            if !values.is_empty() {
+                return values;
+            }
+        }
+        if self.external_base[class] {
+            ValSet::from([Val::UnknownAttr(attr.to_string())])
+        } else {
+            ValSet::new()
+        }
+    }
+
+    fn own_class_attr(&self, class: ClassId, attr: &str, bound: bool) -> ValSet {
+        let info = &self.project.classes[class];
+        let mut values: ValSet = self
+            .binding_values(info.file, info.scope, attr)
+            .into_iter()
+            .map(|v| match v {
+                Val::Func(f) if bound && !self.is_static(f) => Val::Bound(f),
+                other => other,
+            })
+            .collect();
+        // `self.attr = value` in any method, `obj.attr = value` on an instance.
+        values.extend(self.stored_attr(
+            attr,
+            |v| matches!(v, Val::Instance(c) | Val::Class(c) if *c == class),
+        ));
+        values
+    }
+
+    fn is_static(&self, func: FuncId) -> bool {
+        self.project
+            .func_scope(func)
+            .decorators
+            .iter()
+            .any(|d| d.final_name() == Some("staticmethod"))
+    }
+
+    /// Values stored with `object.attr = value` where `object` matches.
+    fn stored_attr(&self, attr: &str, matches: impl Fn(&Val) -> bool) -> ValSet {
+        let mut values = ValSet::new();
+        for &(file, scope, i) in self.attr_stores.get(attr).map_or(&[][..], Vec::as_slice) {
+            let store = &self.project.scope(file, scope).attr_stores[i];
+            if self.eval(file, scope, &store.object).iter().any(&matches) {
+                values.extend(self.eval(file, scope, &store.value));
+            }
+        }
+        values
+    }
+
+    /// What calling any of `callees` with `args` returns.
+    fn call_result(
+        &self,
+        file: FileIdx,
+        scope: ScopeIdx,
+        callees: &ValSet,
+        args: &[Expr],
+    ) -> ValSet {
+        let mut values = ValSet::new();
+        let first_arg = || {
+            args.first()
+                .map(|a| self.eval(file, scope, a))
+                .unwrap_or_default()
+        };
+        for callee in callees {
+            match callee {
+                Val::Func(f) | Val::Bound(f) => values.extend(self.returns(*f)),
+                Val::Class(class) => {
+                    values.insert(Val::Instance(*class));
+                }
+                Val::Instance(class) => {
+                    for call in self.class_attr(*class, "__call__", true) {
+                        if let Val::Bound(f) = call {
+                            values.extend(self.returns(f));
+                        }
+                    }
+                }
+                Val::External(path) | Val::Builtin(path) => {
+                    let name = path.as_str();
+                    if DYNAMIC_EXTERNALS.contains(&name) || DYNAMIC_BUILTINS.contains(&name) {
+                        values.insert(Val::Unresolved("a dynamic import or evaluation"));
+                    } else if name == "functools.partial" {
+                        values.extend(first_arg());
+                    } else if name == "super" {
+                        if let Some(class) = self.enclosing_class(file, scope) {
+                            values.insert(Val::Super(class));
+                        }
+                    } else if TRANSPARENT_WRAPPERS.contains(&name) {
+                        if args.is_empty() {
+                            values.insert(Val::Identity);
+                        } else {
+                            values.extend(first_arg());
+                        }
+                    } else if matches!(
+                        name,
+                        "list"
+                            | "tuple"
+                            | "set"
+                            | "frozenset"
+                            | "sorted"
+                            | "reversed"
+                            | "iter"
+                            | "dict"
+                    ) {
+                        values.extend(first_arg());
+                    } else if name == "next" {
+                        values.extend(first_arg().into_iter().flat_map(element_of));
+                    } else if matches!(callee, Val::External(_)) {
+                        values.insert(Val::Unknown);
+                    }
+                }
+                Val::Identity => values.extend(first_arg()),
+                Val::Returns(inner) => {
+                    values.insert(inner.as_ref().clone());
+                }
+                Val::Unknown | Val::UnknownAttr(_) => {
+                    values.insert(Val::Unknown);
+                }
+                Val::Unresolved(reason) => {
+                    values.insert(Val::Unresolved(reason));
+                }
+                Val::Super(_) | Val::Module(_) | Val::Held(_) | Val::Str(_) => {}
+            }
+        }
+        values
+    }
+
+    /// Values a function returns or yields.
+    pub fn returns(&self, func: FuncId) -> ValSet {
+        let info = &self.project.funcs[func];
+        let scope = self.project.scope(info.file, info.scope);
+        let mut values = ValSet::new();
+        for value in &scope.returns {
+            values.extend(self.eval(info.file, info.scope, value));
+        }
+        values
+    }
+
+    fn enclosing_class(&self, file: FileIdx, mut scope: ScopeIdx) -> Option<ClassId> {
+        loop {
+            let s = self.project.scope(file, scope);
+            let parent = s.parent?;
+            if let Some(class) = self.project.class_of_scope(file, parent) {
+                return Some(class);
+            }
+            scope = parent;
+        }
+    }
+
+    /// Everything a call expression in `scope` may invoke.
+    pub fn call_targets(&self, file: FileIdx, scope: ScopeIdx, callee: &Expr) -> BTreeSet<Target> {
+        let mut targets = BTreeSet::new();
+        let callees = self.eval(file, scope, callee);
+        if callees.is_empty() {
+            let name = callee.dotted().unwrap_or_else(|| "<expression>".into());
+            targets.insert(Target::External(name));
+        }
+        for value in callees {
+            self.targets_of(&value, &mut targets);
+        }
+        targets
+    }
+
+    fn targets_of(&self, value: &Val, targets: &mut BTreeSet<Target>) {
+        match value {
+            Val::Func(func) => {
+                targets.insert(Target::Func {
+                    func: *func,
+                    offset: 0,
+                    instantiates: false,
+                });
+            }
+            Val::Bound(func) => {
+                targets.insert(Target::Func {
+                    func: *func,
+                    offset: 1,
+                    instantiates: false,
+                });
+            }
+            Val::Class(class) => {
+                for name in ["__new__", "__init__"] {
+                    for init in self.class_attr(*class, name, true) {
+                        if let Val::Bound(func) | Val::Func(func) = init {
+                            targets.insert(Target::Func {
+                                func,
+                                offset: 1,
+                                instantiates: true,
+                            });
+                        }
+                    }
+                }
+            }
+            Val::Instance(class) => {
+                for call in self.class_attr(*class, "__call__", true) {
+                    self.targets_of(&call, targets);
+                }
+            }
+            Val::External(path) | Val::Builtin(path) => {
+                let name = path.as_str();
+                if DYNAMIC_EXTERNALS.contains(&name) || DYNAMIC_BUILTINS.contains(&name) {
+                    targets.insert(Target::Dynamic(
+                        if name.contains("import") || name.starts_with("runpy") {
+                            "imports a module chosen at run time"
+                        } else {
+                            "evaluates code or looks names up at run time"
+                        },
+                    ));
+                } else if matches!(value, Val::Builtin(_)) {
+                    targets.insert(Target::External(format!("<builtin>.{name}")));
+                } else {
+                    targets.insert(Target::External(name.to_string()));
+                }
+            }
+            Val::Unknown => {
+                targets.insert(Target::Unknown(None));
+            }
+            Val::UnknownAttr(name) => {
+                targets.insert(Target::Unknown(Some(name.clone())));
+            }
+            Val::Unresolved(reason) => {
+                targets.insert(Target::Dynamic(reason));
+            }
+            Val::Held(_)
+            | Val::Returns(_)
+            | Val::Identity
+            | Val::Str(_)
+            | Val::Super(_)
+            | Val::Module(_) => {}
+        }
+    }
+
+    /// Project functions a value may stand for when it is passed somewhere.
+    pub fn functions_in(&self, value: &Val, out: &mut BTreeSet<FuncId>) {
+        match value {
+            Val::Func(f) | Val::Bound(f) => {
+                out.insert(*f);
+            }
+            Val::Held(inner) | Val::Returns(inner) => self.functions_in(inner, out),
+            Val::Class(class) => {
+                for init in self.class_attr(*class, "__init__", true) {
+                    self.functions_in(&init, out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// An element of a value that is iterated or subscripted.
+fn element_of(value: Val) -> ValSet {
+    match value {
+        Val::Held(inner) => ValSet::from([*inner]),
+        // Generators yield what their function yields: `returns` already holds it.
+        Val::Func(_) | Val::Bound(_) | Val::Unresolved(_) => ValSet::from([value]),
+        Val::Str(_) | Val::Returns(_) | Val::Identity => ValSet::new(),
+        _ => ValSet::from([Val::Unknown]),
+    }
+}
+
+fn join(base: &str, name: &str) -> String {
+    if base.is_empty() {
+        name.to_string()
+    } else {
+        format!("{base}.{name}")
+    }
+}
+
+fn is_builtin(name: &str) -> bool {
+    BUILTINS.binary_search(&name).is_ok()
+}
+
+/// Python 3.11 builtins (sorted for binary search).
+const BUILTINS: &[&str] = &[
+    "ArithmeticError",
+    "AssertionError",
+    "AttributeError",
+    "BaseException",
+    "BlockingIOError",
+    "BrokenPipeError",
+    "BufferError",
+    "BytesWarning",
+    "ChildProcessError",
+    "ConnectionAbortedError",
+    "ConnectionError",
+    "ConnectionRefusedError",
+    "ConnectionResetError",
+    "DeprecationWarning",
+    "EOFError",
+    "Ellipsis",
+    "EncodingWarning",
+    "EnvironmentError",
+    "Exception",
+    "ExceptionGroup",
+    "False",
+    "FileExistsError",
+    "FileNotFoundError",
+    "FloatingPointError",
+    "FutureWarning",
+    "GeneratorExit",
+    "IOError",
+    "ImportError",
+    "ImportWarning",
+    "IndentationError",
+    "IndexError",
+    "InterruptedError",
+    "IsADirectoryError",
+    "KeyError",
+    "KeyboardInterrupt",
+    "LookupError",
+    "MemoryError",
+    "ModuleNotFoundError",
+    "NameError",
+    "None",
+    "NotADirectoryError",
+    "NotImplemented",
+    "NotImplementedError",
+    "OSError",
+    "OverflowError",
+    "PendingDeprecationWarning",
+    "PermissionError",
+    "ProcessLookupError",
+    "RecursionError",
+    "ReferenceError",
+    "ResourceWarning",
+    "RuntimeError",
+    "RuntimeWarning",
+    "StopAsyncIteration",
+    "StopIteration",
+    "SyntaxError",
+    "SyntaxWarning",
+    "SystemError",
+    "SystemExit",
+    "TabError",
+    "TimeoutError",
+    "True",
+    "TypeError",
+    "UnboundLocalError",
+    "UnicodeDecodeError",
+    "UnicodeEncodeError",
+    "UnicodeError",
+    "UnicodeTranslateError",
+    "UnicodeWarning",
+    "UserWarning",
+    "ValueError",
+    "Warning",
+    "ZeroDivisionError",
+    "__build_class__",
+    "__debug__",
+    "__doc__",
+    "__import__",
+    "__name__",
+    "abs",
+    "aiter",
+    "all",
+    "anext",
+    "any",
+    "ascii",
+    "bin",
+    "bool",
+    "breakpoint",
+    "bytearray",
+    "bytes",
+    "callable",
+    "chr",
+    "classmethod",
+    "compile",
+    "complex",
+    "copyright",
+    "credits",
+    "delattr",
+    "dict",
+    "dir",
+    "divmod",
+    "enumerate",
+    "eval",
+    "exec",
+    "exit",
+    "filter",
+    "float",
+    "format",
+    "frozenset",
+    "getattr",
+    "globals",
+    "hasattr",
+    "hash",
+    "help",
+    "hex",
+    "id",
+    "input",
+    "int",
+    "isinstance",
+    "issubclass",
+    "iter",
+    "len",
+    "license",
+    "list",
+    "locals",
+    "map",
+    "max",
+    "memoryview",
+    "min",
+    "next",
+    "object",
+    "oct",
+    "open",
+    "ord",
+    "pow",
+    "print",
+    "property",
+    "quit",
+    "range",
+    "repr",
+    "reversed",
+    "round",
+    "set",
+    "setattr",
+    "slice",
+    "sorted",
+    "staticmethod",
+    "str",
+    "sum",
+    "super",
+    "tuple",
+    "type",
+    "vars",
+    "zip",
+];
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn builtins_are_sorted() {
+        let mut sorted = super::BUILTINS.to_vec();
+        sorted.sort();
+        assert_eq!(sorted, super::BUILTINS);
+    }
+}

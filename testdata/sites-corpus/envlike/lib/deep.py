@@ -1,0 +1,1 @@
+deploy_app("inside a venv")

@@ -1,0 +1,1 @@
+deploy_app("pyw is not *.py")

@@ -1,0 +1,3 @@
+deploy_app("target must be skipped")
+run(1)
+get(2)

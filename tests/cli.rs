@@ -1,0 +1,364 @@
+//! The binary's contract: exit codes, clear errors on bad input, and every command's output.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn deployguard() -> Command {
+    Command::cargo_bin("deployguard").unwrap()
+}
+
+fn emulation() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/cc-ci/runner")
+}
+
+fn write(dir: &Path, rel: &str, text: &str) {
+    let path = dir.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// A small configured tree: `deploy` is the sink, `backup` must never reach it.
+fn tiny_tree(backup_body: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "deployguard.toml",
+        "sinks = [\"ops.deploy\"]\nforbidden = [\"ops.backup\"]\nentry = \"ops.main\"\n[[sites]]\nkind = \"base\"\nin = [\"ops.main\"]\n",
+    );
+    write(
+        dir.path(),
+        "ops.py",
+        &format!(
+            "def deploy(app):\n    return app\n\ndef backup(app):\n{backup_body}\n\ndef main():\n    deploy('x')\n    backup('x')\n"
+        ),
+    );
+    dir
+}
+
+#[test]
+fn missing_root_is_exit_2_with_a_clear_message() {
+    deployguard()
+        .args(["check", "/no/such/dir/anywhere"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "/no/such/dir/anywhere: no such file or directory",
+        ))
+        .stderr(predicate::str::contains(
+            "pass the directory that holds the harness",
+        ));
+}
+
+#[test]
+fn unconfigured_tree_says_what_to_configure() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "app.py", "def f():\n    pass\n");
+    deployguard()
+        .arg("check")
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no deployguard policy applies"))
+        .stderr(predicate::str::contains("sinks"));
+}
+
+#[test]
+fn unknown_config_key_points_into_the_toml() {
+    let dir = tiny_tree("    pass");
+    write(
+        dir.path(),
+        "deployguard.toml",
+        "sinks = [\"ops.deploy\"]\nforbiden = [\"ops.backup\"]\n",
+    );
+    deployguard()
+        .arg("check")
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("forbiden"))
+        .stderr(predicate::str::contains("deployguard.toml"))
+        .stderr(predicate::str::contains("known keys"));
+}
+
+#[test]
+fn broken_toml_is_exit_2() {
+    let dir = tiny_tree("    pass");
+    write(dir.path(), "deployguard.toml", "sinks = [\"ops.deploy\"\n");
+    deployguard()
+        .arg("check")
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("deployguard.toml"));
+}
+
+#[test]
+fn explicit_config_that_does_not_exist_is_exit_2() {
+    deployguard()
+        .args(["check", "--config", "/no/such/deployguard.toml"])
+        .arg(emulation())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("/no/such/deployguard.toml"));
+}
+
+#[test]
+fn configured_tree_passes_and_fails_on_its_own_policy() {
+    let clean = tiny_tree("    return app");
+    deployguard()
+        .arg("check")
+        .arg(clean.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("result: ok"));
+    let dirty = tiny_tree("    alias = deploy\n    alias(app)");
+    deployguard()
+        .arg("check")
+        .arg(dirty.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("DG003"))
+        .stdout(predicate::str::contains(
+            "ops.backup calls ops.deploy through `alias`",
+        ));
+}
+
+#[test]
+fn pyproject_tool_section_is_a_config() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "pyproject.toml",
+        "[project]\nname = \"x\"\n\n[tool.deployguard]\nsinks = [\"ops.deploy\"]\nforbidden = [\"ops.backup\"]\n",
+    );
+    write(
+        dir.path(),
+        "ops.py",
+        "def deploy():\n    pass\n\ndef backup():\n    deploy()\n",
+    );
+    deployguard()
+        .arg("check")
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("DG003"));
+}
+
+#[test]
+fn renamed_sink_fails_closed() {
+    let dir = tiny_tree("    pass");
+    write(
+        dir.path(),
+        "deployguard.toml",
+        "sinks = [\"ops.deploy_everything\"]\n",
+    );
+    deployguard()
+        .arg("check")
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("DG008"))
+        .stdout(predicate::str::contains("deploy_everything"));
+}
+
+#[test]
+fn syntax_error_in_guarded_code_is_dg100_exit_1() {
+    let dir = tiny_tree("    deploy(app\n");
+    deployguard()
+        .args(["check", "--format", "json"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("\"code\": \"DG100\""))
+        .stdout(predicate::str::contains("\"file\": \"ops.py\""));
+}
+
+#[test]
+fn json_output_has_the_documented_fields() {
+    let dir = tiny_tree("    deploy(app)");
+    let output = deployguard()
+        .args(["check", "--format", "json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["version"], 1);
+    let finding = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "DG003")
+        .unwrap();
+    for key in [
+        "code", "severity", "message", "file", "line", "column", "witness",
+    ] {
+        assert!(!finding[key].is_null(), "missing {key} in {finding}");
+    }
+    assert_eq!(finding["severity"], "error");
+    assert_eq!(finding["witness"][0]["line"], 5);
+    assert_eq!(json["summary"]["verdict"], "findings");
+    assert!(json["summary"]["errors"].as_u64().unwrap() >= 1);
+}
+
+#[test]
+fn explain_prints_each_rule_and_rejects_unknown_ones() {
+    for code in [
+        "DG001", "DG002", "DG003", "DG006", "DG007", "DG008", "DG100",
+    ] {
+        deployguard()
+            .args(["explain", code])
+            .assert()
+            .code(0)
+            .stdout(predicate::str::contains(code))
+            .stdout(predicate::str::contains("Why it matters"))
+            .stdout(predicate::str::contains("Example"));
+    }
+    deployguard().args(["explain", "dg003"]).assert().code(0);
+    deployguard()
+        .args(["explain", "DG999"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown rule"));
+    deployguard()
+        .args(["explain", "config"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("[[exempt]]"));
+    deployguard()
+        .arg("explain")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("DG006"));
+}
+
+#[test]
+fn sites_lists_the_inventory_with_kinds() {
+    deployguard()
+        .arg("sites")
+        .arg(emulation())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("run_recipe_ci.py:819"))
+        .stdout(predicate::str::contains("base"))
+        .stdout(predicate::str::contains("exempt"))
+        .stdout(predicate::str::contains("counter"))
+        .stdout(predicate::str::contains("5 sites").not());
+}
+
+#[test]
+fn sites_with_sink_works_on_any_tree_and_marks_aliases() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "m.py",
+        "def run(x):\n    pass\n\nr = run\n# run(1) in a comment\ns = \"run(2)\"\nrun(3)\nr(4)\nobj.run(5)\n",
+    );
+    let output = deployguard()
+        .args(["sites", "--format", "json", "--sink", "run"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let sites = json["sites"].as_array().unwrap();
+    let lines: Vec<(u64, bool)> = sites
+        .iter()
+        .map(|s| (s["line"].as_u64().unwrap(), s["via"].is_null()))
+        .collect();
+    assert_eq!(lines, vec![(7, true), (8, false), (9, true)]);
+}
+
+#[test]
+fn paths_shows_the_witness_chain() {
+    let dir = tiny_tree("    helper(app)\n\ndef helper(app):\n    deploy(app)");
+    deployguard()
+        .args(["paths", "--from", "backup"])
+        .arg(dir.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "ops.backup -> ops.deploy (2 hops)",
+        ))
+        .stdout(predicate::str::contains(
+            "ops.py:5:5  ops.backup calls ops.helper",
+        ));
+    deployguard()
+        .args(["paths", "--from", "nonexistent"])
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("matches no function"));
+}
+
+#[test]
+fn graph_json_uses_the_callgraph_research_format() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "pkg/__init__.py", "from .mod import f\n");
+    write(
+        dir.path(),
+        "pkg/mod.py",
+        "import os\n\nclass C:\n    def __init__(self):\n        self.m()\n    def m(self):\n        len([])\n\ndef f():\n    def inner():\n        return C()\n    g = lambda: inner()\n    os.path.join('a')\n    return g\n",
+    );
+    let output = deployguard()
+        .args(["graph", "--format", "json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let graph: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let callees = |key: &str| -> Vec<String> {
+        graph[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("no key {key} in {graph}"))
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(callees("pkg.mod.C.__init__"), vec!["pkg.mod.C.m"]);
+    assert_eq!(callees("pkg.mod.C.m"), vec!["<builtin>.len"]);
+    assert_eq!(callees("pkg.mod.f.inner"), vec!["pkg.mod.C.__init__"]);
+    assert_eq!(callees("pkg.mod.f.<lambda1>"), vec!["pkg.mod.f.inner"]);
+    assert_eq!(callees("pkg.mod.f"), vec!["os.path.join"]);
+    assert!(
+        graph.get("pkg").is_some(),
+        "the package's __init__ is the package"
+    );
+    let dot = deployguard()
+        .args(["graph", "--format", "dot"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&dot.stdout)
+            .contains("\"pkg.mod.f.inner\" -> \"pkg.mod.C.__init__\"")
+    );
+}
+
+#[test]
+fn unsupported_format_is_a_usage_error() {
+    deployguard()
+        .args(["check", "--format", "dot"])
+        .arg(emulation())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("does not support"));
+}
+
+#[test]
+fn a_closed_stdout_pipe_is_not_a_crash() {
+    use std::process::{Command as Std, Stdio};
+    let mut child = Std::new(env!("CARGO_BIN_EXE_deployguard"))
+        .args(["graph"])
+        .arg(emulation())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.code().is_some(), "killed by a signal");
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("panicked"));
+}
