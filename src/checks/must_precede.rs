@@ -149,13 +149,20 @@ impl<'a, 'p> MustPrecede<'a, 'p> {
                     state
                 }
             }
-            Step::If {
-                branches,
-                exhaustive,
-            } => {
-                let mut after = if *exhaustive { None } else { state };
-                for branch in branches {
-                    after = join(after, self.block(func, branch, state, walk));
+            Step::If { branches, exhaustive, membership } => {
+                // `if KEY in os.environ:` — on the path where it is false, KEY is absent,
+                // which is as good as popped.
+                let absent = state.map(|_| true);
+                let (then_entry, else_entry) = match membership {
+                    Some(m) if self.is_guarded_mapping(file, scope, &m.container) && self.key_matches(file, scope, &m.key) => {
+                        if m.negated { (absent, state) } else { (state, absent) }
+                    }
+                    _ => (state, state),
+                };
+                let mut after = if *exhaustive { None } else { else_entry };
+                for (i, branch) in branches.iter().enumerate() {
+                    let entry = if i == 0 { then_entry } else { else_entry };
+                    after = join(after, self.block(func, branch, entry, walk));
                 }
                 after
             }

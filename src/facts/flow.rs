@@ -14,6 +14,14 @@ const MAX_BLOCK_DEPTH: usize = 100;
 
 pub type Block = Vec<Step>;
 
+/// An `if key in container:` condition: the else path knows the key is absent.
+#[derive(Clone, Debug)]
+pub struct Membership {
+    pub key: Expr,
+    pub container: Expr,
+    pub negated: bool,
+}
+
 #[derive(Clone, Debug)]
 pub enum Step {
     /// The scope's `calls[index]` runs here.
@@ -31,9 +39,11 @@ pub enum Step {
         range: TextRange,
     },
     /// Exactly one branch runs; `exhaustive` is false when no branch may run at all.
+    /// `membership` is the condition when it is `key in container` (or `not in`).
     If {
         branches: Vec<Block>,
         exhaustive: bool,
+        membership: Option<Membership>,
     },
     /// `for`/`while`: the body runs zero or more times. `iter` is what a `for` iterates.
     Loop {
@@ -158,7 +168,8 @@ impl<'s> FlowBuilder<'_, 's> {
                     .children_by_field_name("alternative", &mut walk)
                     .collect();
                 let consequence = self.field_block(node, "consequence", depth);
-                steps.push(self.if_chain(consequence, &alternatives, depth));
+                let membership = self.membership(node);
+                steps.push(self.if_chain(consequence, membership, &alternatives, depth));
             }
             "for_statement" => {
                 self.field_calls(steps, node, "right");
@@ -252,10 +263,7 @@ impl<'s> FlowBuilder<'_, 's> {
                         branches.push(branch);
                     }
                 }
-                steps.push(Step::If {
-                    branches,
-                    exhaustive,
-                });
+                steps.push(Step::If { branches, exhaustive, membership: None });
             }
             "decorated_definition" | "function_definition" | "class_definition" => {
                 // Only decorators and defaults run here; bodies are their own scopes.
@@ -320,28 +328,51 @@ impl<'s> FlowBuilder<'_, 's> {
     }
 
     /// `if a: A elif b: B else: C` becomes `If[A, [calls(b), If[B, C]]]`.
-    fn if_chain(&mut self, consequence: Block, alternatives: &[Node<'s>], depth: usize) -> Step {
+    fn if_chain(
+        &mut self,
+        consequence: Block,
+        membership: Option<Membership>,
+        alternatives: &[Node<'s>],
+        depth: usize,
+    ) -> Step {
         let Some((first, rest)) = alternatives.split_first() else {
-            return Step::If {
-                branches: vec![consequence],
-                exhaustive: false,
-            };
+            return Step::If { branches: vec![consequence], exhaustive: false, membership };
         };
         if first.kind() == "else_clause" {
             let orelse = self.field_block(*first, "body", depth);
-            return Step::If {
-                branches: vec![consequence, orelse],
-                exhaustive: true,
-            };
+            return Step::If { branches: vec![consequence, orelse], exhaustive: true, membership };
         }
         let mut orelse = Vec::new();
         self.field_calls(&mut orelse, *first, "condition");
         let elif_consequence = self.field_block(*first, "consequence", depth);
-        orelse.push(self.if_chain(elif_consequence, rest, depth + 1));
-        Step::If {
-            branches: vec![consequence, orelse],
-            exhaustive: true,
+        let elif_membership = self.membership(*first);
+        orelse.push(self.if_chain(elif_consequence, elif_membership, rest, depth + 1));
+        Step::If { branches: vec![consequence, orelse], exhaustive: true, membership }
+    }
+
+    /// `key in container` / `key not in container` as an `if`/`elif` condition.
+    fn membership(&self, node: Node<'s>) -> Option<Membership> {
+        let condition = node.child_by_field_name("condition")?;
+        if condition.kind() != "comparison_operator" || condition.named_child_count() != 2 {
+            return None;
         }
+        let mut walk = condition.walk();
+        let operator: Vec<&str> = condition
+            .children(&mut walk)
+            .filter(|c| !c.is_named())
+            .filter_map(|c| c.utf8_text(self.source).ok())
+            .collect();
+        let negated = match operator.concat().split_whitespace().collect::<String>().as_str() {
+            "in" => false,
+            "notin" => true,
+            _ => return None,
+        };
+        let key = condition.named_child(0)?;
+        let key = match key.kind() {
+            "string" | "concatenated_string" => string_literal(key, self.source).map_or(Expr::Opaque, Expr::Str),
+            _ => (self.expr)(key),
+        };
+        Some(Membership { key, container: (self.expr)(condition.named_child(1)?), negated })
     }
 
     fn subscript(&self, target: Node<'s>) -> Option<(Expr, Expr)> {
