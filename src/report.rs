@@ -75,15 +75,15 @@ pub fn site_rows(analysis: &Analysis, sites: &[crate::checks::DeploySite]) -> Ve
                     key: rule.key.as_deref(),
                 };
                 MustPrecede::new(analysis.project, &analysis.evaluator, requirement)
-                    .first_detach(edge.from)
+                    .first_detach(analysis.graph.node_func[edge.from])
             });
             SiteRow {
                 site: edge.site,
                 class: site.class,
                 function: analysis.name(edge.from).to_string(),
-                target: analysis.name(edge.to).to_string(),
+                target: analysis.name(site.target).to_string(),
                 callee: edge.callee_text.clone(),
-                via: analysis.via(edge),
+                via: analysis.via(edge, site.target),
                 detached_at,
             }
         })

@@ -30,7 +30,10 @@ impl From<SiteKind> for SiteClass {
 /// A place that deploys (an edge into a sink) or bumps the counter (an edge into a counter).
 #[derive(Clone, Debug)]
 pub struct DeploySite {
+    /// The call that deploys (for a wrapper closure: the call of the wrapper).
     pub edge: usize,
+    /// The sink (or counter) it reaches.
+    pub target: usize,
     pub class: SiteClass,
     /// The exemption rule that applies, for exempt sites.
     pub exempt_rule: Option<usize>,
@@ -89,56 +92,118 @@ impl<'p> Analysis<'p> {
     }
 
     fn classify_sites(&mut self) {
+        let live = self.graph.live(self.project);
+        let mut deploy_sites = Vec::new();
+        let mut counter_sites = Vec::new();
         for (i, edge) in self.graph.edges.iter().enumerate() {
-            let outside_scope = !self.project.files[edge.site.file].source.guarded;
-            if edge.kind.is_speculative() || edge.kind == EdgeKind::Import || outside_scope {
+            let into_sink = self.sinks.contains(&edge.to);
+            let into_counter = self.counters.contains(&edge.to);
+            if !(into_sink || into_counter)
+                || edge.kind.is_speculative()
+                || !live.contains(&edge.from)
+            {
                 continue;
             }
-            let caller = &self.project.funcs[edge.from].qualname;
-            if self.sinks.contains(&edge.to) {
-                let exempt_rule =
-                    self.policy.exempt.iter().position(|rule: &ExemptRule| {
+            // A closure (a decorator's wrapper) deploys on behalf of whoever calls it.
+            for site_edge in self.attributed(i) {
+                let site = &self.graph.edges[site_edge];
+                if !self.project.files[site.site.file].source.guarded
+                    || site.kind == EdgeKind::Import
+                {
+                    continue;
+                }
+                let caller_func = self.graph.node_func[site.from];
+                let caller = &self.project.funcs[caller_func].qualname;
+                if into_sink {
+                    let exempt_rule = self.policy.exempt.iter().position(|rule: &ExemptRule| {
                         rule.functions.iter().any(|p| p.matches(caller))
                     });
-                let class = if self.sinks.contains(&edge.from) {
-                    SiteClass::Unexpected
-                } else if exempt_rule.is_some() {
-                    SiteClass::Exempt
-                } else {
-                    self.policy
-                        .sites
-                        .iter()
-                        .find(|rule| rule.functions.iter().any(|p| p.matches(caller)))
-                        .map_or(SiteClass::Unexpected, |rule| rule.kind.into())
-                };
-                self.deploy_sites.push(DeploySite {
-                    edge: i,
-                    class,
-                    exempt_rule,
-                });
-            }
-            if self.counters.contains(&edge.to) {
-                let class = if self.sinks.contains(&edge.from) {
-                    SiteClass::Counter
-                } else {
-                    SiteClass::Unexpected
-                };
-                self.counter_sites.push(DeploySite {
-                    edge: i,
-                    class,
-                    exempt_rule: None,
-                });
+                    let class = if self.sinks.contains(&caller_func) {
+                        SiteClass::Unexpected
+                    } else if exempt_rule.is_some() {
+                        SiteClass::Exempt
+                    } else {
+                        self.policy
+                            .sites
+                            .iter()
+                            .find(|rule| rule.functions.iter().any(|p| p.matches(caller)))
+                            .map_or(SiteClass::Unexpected, |rule| rule.kind.into())
+                    };
+                    deploy_sites.push(DeploySite {
+                        edge: site_edge,
+                        target: edge.to,
+                        class,
+                        exempt_rule,
+                    });
+                }
+                if into_counter {
+                    let class = if self.sinks.contains(&caller_func) {
+                        SiteClass::Counter
+                    } else {
+                        SiteClass::Unexpected
+                    };
+                    counter_sites.push(DeploySite {
+                        edge: site_edge,
+                        target: edge.to,
+                        class,
+                        exempt_rule: None,
+                    });
+                }
             }
         }
+        // One row per place: a direct call and a call through a wrapper at the same site
+        // are the same deploy.
+        for sites in [&mut deploy_sites, &mut counter_sites] {
+            sites.sort_by_key(|s| (self.graph.edges[s.edge].site, s.target));
+            sites.dedup_by_key(|s| (self.graph.edges[s.edge].site, s.target));
+        }
+        self.deploy_sites = deploy_sites;
+        self.counter_sites = counter_sites;
     }
 
-    pub fn name(&self, func: FuncId) -> &str {
-        &self.project.funcs[func].qualname
+    /// The edges that account for `edge`: itself, or, when it leaves a closure, the calls
+    /// of that closure (transitively).
+    fn attributed(&self, edge: usize) -> Vec<usize> {
+        let first_closure = self.project.funcs.len();
+        let mut out = Vec::new();
+        let mut seen = BTreeSet::from([edge]);
+        let mut stack = vec![(edge, 0)];
+        while let Some((current, depth)) = stack.pop() {
+            let from = self.graph.edges[current].from;
+            if from < first_closure || depth >= 8 {
+                out.push(current);
+                continue;
+            }
+            let callers: Vec<usize> = (0..self.graph.edges.len())
+                .filter(|&j| {
+                    self.graph.edges[j].to == from && !self.graph.edges[j].kind.is_speculative()
+                })
+                .collect();
+            if callers.is_empty() {
+                out.push(current);
+            }
+            for caller in callers {
+                if seen.insert(caller) {
+                    stack.push((caller, depth + 1));
+                }
+            }
+        }
+        out
+    }
+
+    /// A call-graph node's name (a function's qualified name, or a closure's label).
+    pub fn name(&self, node: usize) -> &str {
+        &self.graph.node_name[node]
     }
 
     /// The last segment of a function's name (`deploy_app`).
-    pub fn short_name(&self, func: FuncId) -> &str {
-        self.name(func).rsplit('.').next().unwrap_or("")
+    pub fn short_name(&self, node: usize) -> &str {
+        let func = self.graph.node_func[node];
+        self.project.funcs[func]
+            .qualname
+            .rsplit('.')
+            .next()
+            .unwrap_or("")
     }
 
     /// How an edge reaches its target, for witnesses: `calls deploy_app`,
@@ -169,8 +234,8 @@ impl<'p> Analysis<'p> {
     }
 
     /// The sink name of a site's callee as written, when it is not the plain name.
-    pub fn via(&self, edge: &Edge) -> Option<String> {
-        let short = self.short_name(edge.to);
+    pub fn via(&self, edge: &Edge, target: usize) -> Option<String> {
+        let short = self.short_name(target);
         match &edge.kind {
             EdgeKind::PassedTo(receiver) => Some(format!("passed to {receiver}")),
             _ => {
@@ -197,8 +262,8 @@ impl<'p> Analysis<'p> {
     }
 
     /// Where a function is defined (its name).
-    pub fn definition_site(&self, func: FuncId) -> Site {
-        let info = &self.project.funcs[func];
+    pub fn definition_site(&self, node: usize) -> Site {
+        let info = &self.project.funcs[self.graph.node_func[node]];
         Site {
             file: info.file,
             range: self.project.scope(info.file, info.scope).name_range,

@@ -47,7 +47,7 @@ fn run(analysis: &Analysis) -> Vec<Finding> {
                 severity: Severity::Error,
                 message: format!(
                     "the deploy counter `{}` is reached from `{}`, outside the deploy sink",
-                    analysis.short_name(edge.to),
+                    analysis.short_name(site.target),
                     analysis.name(edge.from)
                 ),
                 site: Some(edge.site),

@@ -46,7 +46,7 @@ fn run(analysis: &Analysis) -> Vec<Finding> {
                 message: format!(
                     "`{}` deploys through `{}`, but the policy accounts for no deploy there",
                     analysis.name(edge.from),
-                    analysis.short_name(edge.to)
+                    analysis.short_name(site.target)
                 ),
                 site: Some(edge.site),
                 label: analysis.describe_edge(edge),

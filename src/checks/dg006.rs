@@ -51,9 +51,10 @@ fn run(analysis: &Analysis) -> Vec<Finding> {
             key: rule.key.as_deref(),
         };
         let checker = MustPrecede::new(analysis.project, &analysis.evaluator, requirement);
-        let scope = analysis
-            .project
-            .scope(edge.site.file, analysis.project.funcs[edge.from].scope);
+        let scope = analysis.project.scope(
+            edge.site.file,
+            analysis.project.funcs[analysis.graph.node_func[edge.from]].scope,
+        );
         let call_index = scope.calls.iter().position(|c| c.range == edge.site.range);
         let detached = match (call_index, &edge.kind) {
             (Some(index), EdgeKind::Call) => checker

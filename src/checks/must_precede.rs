@@ -149,13 +149,24 @@ impl<'a, 'p> MustPrecede<'a, 'p> {
                     state
                 }
             }
-            Step::If { branches, exhaustive, membership } => {
+            Step::If {
+                branches,
+                exhaustive,
+                membership,
+            } => {
                 // `if KEY in os.environ:` — on the path where it is false, KEY is absent,
                 // which is as good as popped.
                 let absent = state.map(|_| true);
                 let (then_entry, else_entry) = match membership {
-                    Some(m) if self.is_guarded_mapping(file, scope, &m.container) && self.key_matches(file, scope, &m.key) => {
-                        if m.negated { (absent, state) } else { (state, absent) }
+                    Some(m)
+                        if self.is_guarded_mapping(file, scope, &m.container)
+                            && self.key_matches(file, scope, &m.key) =>
+                    {
+                        if m.negated {
+                            (absent, state)
+                        } else {
+                            (state, absent)
+                        }
                     }
                     _ => (state, state),
                 };
@@ -277,7 +288,7 @@ impl<'a, 'p> MustPrecede<'a, 'p> {
                     detach &= (named && key_ok) || detaches;
                     restore |= restores;
                 }
-                Target::Unknown(_) | Target::Dynamic(_) => detach = false,
+                Target::Closure(_) | Target::Unknown(_) | Target::Dynamic(_) => detach = false,
             }
         }
         if restore {

@@ -11,8 +11,10 @@ use super::ScopeIdx;
 pub enum Expr {
     Name(String),
     Attr(Box<Expr>, String),
-    /// The result of a call.
+    /// The result of a call; keyword arguments appear as `Keyword`.
     Call(Box<Expr>, Vec<Expr>),
+    /// `name=value` in a call's arguments.
+    Keyword(String, Box<Expr>),
     /// `x[k]`, an iteration variable over `x`, `*x`: an element of what `x` holds.
     Element(Box<Expr>),
     /// A list/tuple/set/dict display or comprehension holding these values.

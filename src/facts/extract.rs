@@ -856,12 +856,19 @@ impl<'s> Extractor<'s> {
         if let Some(arguments) = node.child_by_field_name("arguments") {
             let mut walk = arguments.walk();
             for arg in arguments.named_children(&mut walk) {
-                let value = match arg.kind() {
-                    "keyword_argument" => arg.child_by_field_name("value"),
-                    "comment" => None,
-                    _ => Some(arg),
-                };
-                args.extend(value.map(|v| self.expr_at(v, depth + 1)));
+                match arg.kind() {
+                    "keyword_argument" => {
+                        if let (Some(name), Some(value)) = (
+                            arg.child_by_field_name("name"),
+                            arg.child_by_field_name("value"),
+                        ) {
+                            let value = self.expr_at(value, depth + 1);
+                            args.push(Expr::Keyword(self.text(name).to_string(), Box::new(value)));
+                        }
+                    }
+                    "comment" => {}
+                    _ => args.push(self.expr_at(arg, depth + 1)),
+                }
             }
         }
         // `getattr(obj, "literal")` is an attribute; a computed name is unknowable.

@@ -263,7 +263,11 @@ impl<'s> FlowBuilder<'_, 's> {
                         branches.push(branch);
                     }
                 }
-                steps.push(Step::If { branches, exhaustive, membership: None });
+                steps.push(Step::If {
+                    branches,
+                    exhaustive,
+                    membership: None,
+                });
             }
             "decorated_definition" | "function_definition" | "class_definition" => {
                 // Only decorators and defaults run here; bodies are their own scopes.
@@ -336,18 +340,30 @@ impl<'s> FlowBuilder<'_, 's> {
         depth: usize,
     ) -> Step {
         let Some((first, rest)) = alternatives.split_first() else {
-            return Step::If { branches: vec![consequence], exhaustive: false, membership };
+            return Step::If {
+                branches: vec![consequence],
+                exhaustive: false,
+                membership,
+            };
         };
         if first.kind() == "else_clause" {
             let orelse = self.field_block(*first, "body", depth);
-            return Step::If { branches: vec![consequence, orelse], exhaustive: true, membership };
+            return Step::If {
+                branches: vec![consequence, orelse],
+                exhaustive: true,
+                membership,
+            };
         }
         let mut orelse = Vec::new();
         self.field_calls(&mut orelse, *first, "condition");
         let elif_consequence = self.field_block(*first, "consequence", depth);
         let elif_membership = self.membership(*first);
         orelse.push(self.if_chain(elif_consequence, elif_membership, rest, depth + 1));
-        Step::If { branches: vec![consequence, orelse], exhaustive: true, membership }
+        Step::If {
+            branches: vec![consequence, orelse],
+            exhaustive: true,
+            membership,
+        }
     }
 
     /// `key in container` / `key not in container` as an `if`/`elif` condition.
@@ -362,17 +378,28 @@ impl<'s> FlowBuilder<'_, 's> {
             .filter(|c| !c.is_named())
             .filter_map(|c| c.utf8_text(self.source).ok())
             .collect();
-        let negated = match operator.concat().split_whitespace().collect::<String>().as_str() {
+        let negated = match operator
+            .concat()
+            .split_whitespace()
+            .collect::<String>()
+            .as_str()
+        {
             "in" => false,
             "notin" => true,
             _ => return None,
         };
         let key = condition.named_child(0)?;
         let key = match key.kind() {
-            "string" | "concatenated_string" => string_literal(key, self.source).map_or(Expr::Opaque, Expr::Str),
+            "string" | "concatenated_string" => {
+                string_literal(key, self.source).map_or(Expr::Opaque, Expr::Str)
+            }
             _ => (self.expr)(key),
         };
-        Some(Membership { key, container: (self.expr)(condition.named_child(1)?), negated })
+        Some(Membership {
+            key,
+            container: (self.expr)(condition.named_child(1)?),
+            negated,
+        })
     }
 
     fn subscript(&self, target: Node<'s>) -> Option<(Expr, Expr)> {

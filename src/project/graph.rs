@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
-use super::values::{NON_CALLING, Target};
+use super::values::{Closure, NON_CALLING, Target};
 use super::{Evaluator, FileIdx, FuncId, Project, ValSet};
 use crate::facts::{Call, Expr, ParamKind, ScopeIdx, ScopeKind, TextRange};
 
@@ -60,8 +60,15 @@ pub struct DynamicSite {
     pub callee_text: String,
 }
 
+/// Nodes are the project's functions (`FuncId`s, module top levels included), then the
+/// closures the evaluator found (`funcs.len() + closure`): a decorator's wrapper for one
+/// decorated function is its own node, so two decorated functions do not merge.
 pub struct CallGraph {
     pub edges: Vec<Edge>,
+    /// The function each node runs.
+    pub node_func: Vec<FuncId>,
+    /// Display names (`harness.util.logged.wrapper[fn=harness.lifecycle.deploy_app]`).
+    pub node_name: Vec<String>,
     /// Outgoing edge indices per function.
     pub out: Vec<Vec<usize>>,
     /// Calls to code outside the project, per function (for the graph output).
@@ -101,7 +108,7 @@ impl CallGraph {
             evaluator.param_values = std::mem::take(&mut pass.params);
             evaluator.reset();
         }
-        let graph = finish(project, pass, unsettled);
+        let graph = finish(project, &evaluator, pass, unsettled);
         (graph, evaluator)
     }
 
@@ -154,6 +161,28 @@ impl CallGraph {
         seen
     }
 
+    /// Nodes that can run at all: module top levels, and functions defined directly in a
+    /// module or class (callable from anywhere), plus everything they reach. A nested
+    /// function that only ever runs as a closure is not live on its own.
+    pub fn live(&self, project: &Project) -> BTreeSet<usize> {
+        let roots: Vec<usize> = (0..project.funcs.len())
+            .filter(|&func| {
+                let scope = project.func_scope(func);
+                match scope.parent {
+                    None => true,
+                    Some(parent) => {
+                        let file = project.funcs[func].file;
+                        matches!(
+                            project.scope(file, parent).kind,
+                            ScopeKind::Module | ScopeKind::Class
+                        )
+                    }
+                }
+            })
+            .collect();
+        self.reachable(&roots)
+    }
+
     /// Edges from `sources` to `func` along a shortest path (for witnesses of things found
     /// inside a reachable function).
     pub fn path_to(&self, sources: &[FuncId], func: FuncId) -> Option<Vec<usize>> {
@@ -172,34 +201,55 @@ fn one_pass(project: &Project, evaluator: &Evaluator) -> Pass {
     for (file, source) in project.files.iter().enumerate() {
         for (scope_idx, scope) in source.facts.scopes.iter().enumerate() {
             let from = project.executing_func(file, scope_idx);
-            for call in &scope.calls {
-                resolve_call(project, evaluator, &mut pass, file, scope_idx, from, call);
-            }
-            for import in &scope.imports {
-                let site = Site {
-                    file,
-                    range: import.range,
-                };
-                for module in imported_modules(project, evaluator, file, scope_idx, &import.module)
-                {
-                    if let Some(target) = project
-                        .module_file(&module)
-                        .and_then(|f| project.func_of_scope(f, 0))
-                        && target != from
-                    {
-                        pass.edges.push(Edge {
-                            from,
-                            to: target,
-                            site,
-                            kind: EdgeKind::Import,
-                            callee_text: format!("import {module}"),
-                        });
-                    }
-                }
+            scope_edges(project, evaluator, &mut pass, file, scope_idx, from);
+        }
+    }
+    // Closures found while resolving (more may appear as they are resolved).
+    let mut closure = 0;
+    while let Some(&Closure { func, ctx }) = evaluator.closures().get(closure) {
+        let info = &project.funcs[func];
+        let from = project.funcs.len() + closure;
+        evaluator.in_context(ctx, || {
+            scope_edges(project, evaluator, &mut pass, info.file, info.scope, from)
+        });
+        closure += 1;
+    }
+    pass
+}
+
+fn scope_edges(
+    project: &Project,
+    evaluator: &Evaluator,
+    pass: &mut Pass,
+    file: FileIdx,
+    scope_idx: ScopeIdx,
+    from: usize,
+) {
+    let scope = project.scope(file, scope_idx);
+    for call in &scope.calls {
+        resolve_call(project, evaluator, pass, file, scope_idx, from, call);
+    }
+    for import in &scope.imports {
+        let site = Site {
+            file,
+            range: import.range,
+        };
+        for module in imported_modules(project, evaluator, file, scope_idx, &import.module) {
+            if let Some(target) = project
+                .module_file(&module)
+                .and_then(|f| project.func_of_scope(f, 0))
+                && target != from
+            {
+                pass.edges.push(Edge {
+                    from,
+                    to: target,
+                    site,
+                    kind: EdgeKind::Import,
+                    callee_text: format!("import {module}"),
+                });
             }
         }
     }
-    pass
 }
 
 /// The project modules an import runs: the module and every package above it, plus
@@ -265,6 +315,17 @@ fn resolve_call(
                     callee_text: call.callee_text.clone(),
                 });
                 pass_arguments(project, evaluator, pass, file, scope, func, offset, call);
+            }
+            Target::Closure(closure) => {
+                let func = evaluator.closures()[closure].func;
+                pass.edges.push(Edge {
+                    from,
+                    to: project.funcs.len() + closure,
+                    site,
+                    kind: EdgeKind::Call,
+                    callee_text: call.callee_text.clone(),
+                });
+                pass_arguments(project, evaluator, pass, file, scope, func, 0, call);
             }
             Target::External(name) => {
                 let passes_through = !NON_CALLING.contains(&name.trim_start_matches("<builtin>."));
@@ -359,7 +420,14 @@ fn pass_arguments(
     }
 }
 
-fn finish(project: &Project, pass: Pass, unsettled: bool) -> CallGraph {
+fn finish(project: &Project, evaluator: &Evaluator, pass: Pass, unsettled: bool) -> CallGraph {
+    let closures = evaluator.closures();
+    let mut node_func: Vec<FuncId> = (0..project.funcs.len()).collect();
+    let mut node_name: Vec<String> = project.funcs.iter().map(|f| f.qualname.clone()).collect();
+    for (i, closure) in closures.iter().enumerate() {
+        node_func.push(closure.func);
+        node_name.push(evaluator.closure_label(i));
+    }
     let mut edges = pass.edges;
     // `x.name(...)` on a receiver from outside the project may be any project method
     // called `name` (modules and classes of the project are resolved precisely).
@@ -386,14 +454,14 @@ fn finish(project: &Project, pass: Pass, unsettled: bool) -> CallGraph {
     let mut seen = HashSet::new();
     edges.retain(|e| seen.insert((e.from, e.to, e.site, e.kind.clone())));
     edges.sort_by(|a, b| (a.site, a.from, a.to, &a.kind).cmp(&(b.site, b.from, b.to, &b.kind)));
-    let mut out = vec![Vec::new(); project.funcs.len()];
+    let mut out = vec![Vec::new(); node_func.len()];
     // Certain edges first, so shortest paths prefer them.
     let mut order: Vec<usize> = (0..edges.len()).collect();
     order.sort_by_key(|&i| edges[i].kind.is_speculative());
     for i in order {
         out[edges[i].from].push(i);
     }
-    let mut externals = vec![BTreeSet::new(); project.funcs.len()];
+    let mut externals = vec![BTreeSet::new(); node_func.len()];
     for (func, names) in pass.externals {
         externals[func] = names;
     }
@@ -401,6 +469,8 @@ fn finish(project: &Project, pass: Pass, unsettled: bool) -> CallGraph {
     dynamic.sort_by_key(|a| a.site);
     dynamic.dedup_by(|a, b| a.site == b.site && a.reason == b.reason);
     CallGraph {
+        node_func,
+        node_name,
         edges,
         out,
         externals,

@@ -18,6 +18,9 @@ pub type ValSet = BTreeSet<Val>;
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Val {
     Func(FuncId),
+    /// A nested function together with what its enclosing call was given (a decorator's
+    /// wrapper for one decorated function): see `Closure`.
+    Closure(usize),
     /// A method looked up on an instance or class object: calling it passes `self`.
     Bound(FuncId),
     Class(ClassId),
@@ -51,6 +54,8 @@ pub enum Target {
         offset: usize,
         instantiates: bool,
     },
+    /// A closure (an index into `Evaluator::closures`).
+    Closure(usize),
     /// Code outside the project (`os.environ.pop`, `<builtin>.len`).
     External(String),
     /// Unknowable: dynamic lookup, eval/exec, importlib.
@@ -131,7 +136,26 @@ const ELEMENT_ACCESSORS: &[&str] = &[
 ];
 const VIEW_ACCESSORS: &[&str] = &["values", "items", "keys", "copy", "__iter__"];
 
-type NameKey = (FileIdx, ScopeIdx, String);
+/// A calling context: the values bound to one function's parameters by one call, inside
+/// the context of the call that created the function (for closures). 0 is "no context".
+pub type CtxId = usize;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Ctx {
+    func: FuncId,
+    /// Per parameter index; an empty set means "not given here".
+    bindings: Vec<ValSet>,
+    parent: CtxId,
+}
+
+/// A nested function evaluated inside a calling context of its enclosing function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Closure {
+    pub func: FuncId,
+    pub ctx: CtxId,
+}
+
+type NameKey = (CtxId, FileIdx, ScopeIdx, String);
 
 pub struct Evaluator<'p> {
     pub project: &'p Project,
@@ -144,6 +168,14 @@ pub struct Evaluator<'p> {
     attr_stores: HashMap<String, Vec<(FileIdx, ScopeIdx, usize)>>,
     memo: RefCell<HashMap<NameKey, ValSet>>,
     active: RefCell<HashSet<NameKey>>,
+    contexts: RefCell<Vec<Ctx>>,
+    context_ids: RefCell<HashMap<Ctx, CtxId>>,
+    closures: RefCell<Vec<Closure>>,
+    closure_ids: RefCell<HashMap<Closure, usize>>,
+    /// The context the current evaluation runs in.
+    current: Cell<CtxId>,
+    returns_memo: RefCell<HashMap<(FuncId, CtxId), ValSet>>,
+    returns_active: RefCell<HashSet<(FuncId, CtxId)>>,
     cut: Cell<bool>,
     depth: Cell<usize>,
 }
@@ -173,6 +205,18 @@ impl<'p> Evaluator<'p> {
             attr_stores,
             memo: RefCell::new(HashMap::new()),
             active: RefCell::new(HashSet::new()),
+            // Context 0 is "no context".
+            contexts: RefCell::new(vec![Ctx {
+                func: usize::MAX,
+                bindings: Vec::new(),
+                parent: 0,
+            }]),
+            context_ids: RefCell::new(HashMap::new()),
+            closures: RefCell::new(Vec::new()),
+            closure_ids: RefCell::new(HashMap::new()),
+            current: Cell::new(0),
+            returns_memo: RefCell::new(HashMap::new()),
+            returns_active: RefCell::new(HashSet::new()),
             cut: Cell::new(false),
             depth: Cell::new(0),
         };
@@ -230,6 +274,194 @@ impl<'p> Evaluator<'p> {
     /// Forgets memoized lookups, after parameter values or escapes changed.
     pub fn reset(&mut self) {
         self.memo.borrow_mut().clear();
+        self.returns_memo.borrow_mut().clear();
+    }
+
+    /// `wrapper[fn=harness.lifecycle.deploy_app]`: a closure's function and the function
+    /// values its enclosing calls were given.
+    pub fn closure_label(&self, closure: usize) -> String {
+        let Closure { func, ctx } = self.closures.borrow()[closure];
+        let mut given = Vec::new();
+        let contexts = self.contexts.borrow();
+        for (ctx, owner) in self.context_chain(ctx) {
+            let params = &self.project.func_scope(owner).params;
+            for (index, values) in contexts[ctx].bindings.iter().enumerate() {
+                let mut names = BTreeSet::new();
+                for value in values {
+                    let mut nodes = BTreeSet::new();
+                    self.functions_in(value, &mut nodes);
+                    names.extend(
+                        nodes
+                            .into_iter()
+                            .filter(|&n| n < self.project.funcs.len())
+                            .map(|n| self.project.funcs[n].qualname.clone()),
+                    );
+                }
+                if !names.is_empty() {
+                    let names: Vec<String> = names.into_iter().collect();
+                    given.push(format!("{}={}", params[index].name, names.join("|")));
+                }
+            }
+        }
+        let name = &self.project.funcs[func].qualname;
+        if given.is_empty() {
+            format!("{name}[closure]")
+        } else {
+            format!("{name}[{}]", given.join(", "))
+        }
+    }
+
+    /// Closures discovered so far (their ids are stable for the evaluator's life).
+    pub fn closures(&self) -> Vec<Closure> {
+        self.closures.borrow().clone()
+    }
+
+    /// Runs `f` with `ctx` as the current context.
+    pub fn in_context<T>(&self, ctx: CtxId, f: impl FnOnce() -> T) -> T {
+        let saved = self.current.replace(ctx);
+        let result = f();
+        self.current.set(saved);
+        result
+    }
+
+    fn intern_context(&self, ctx: Ctx) -> CtxId {
+        if let Some(&id) = self.context_ids.borrow().get(&ctx) {
+            return id;
+        }
+        let mut contexts = self.contexts.borrow_mut();
+        let id = contexts.len();
+        contexts.push(ctx.clone());
+        self.context_ids.borrow_mut().insert(ctx, id);
+        id
+    }
+
+    fn intern_closure(&self, closure: Closure) -> usize {
+        if let Some(&id) = self.closure_ids.borrow().get(&closure) {
+            return id;
+        }
+        let mut closures = self.closures.borrow_mut();
+        let id = closures.len();
+        closures.push(closure);
+        self.closure_ids.borrow_mut().insert(closure, id);
+        id
+    }
+
+    /// The functions whose parameters a context binds, innermost first.
+    fn context_chain(&self, mut ctx: CtxId) -> Vec<(CtxId, FuncId)> {
+        let contexts = self.contexts.borrow();
+        let mut chain = Vec::new();
+        while ctx != 0 && chain.len() < 64 {
+            chain.push((ctx, contexts[ctx].func));
+            ctx = contexts[ctx].parent;
+        }
+        chain
+    }
+
+    /// Whether `scope` is the scope of `ancestor` or nested inside it.
+    fn is_within(&self, file: FileIdx, mut scope: ScopeIdx, ancestor: FuncId) -> bool {
+        let info = &self.project.funcs[ancestor];
+        if info.file != file {
+            return false;
+        }
+        loop {
+            if scope == info.scope {
+                return true;
+            }
+            match self.project.scope(file, scope).parent {
+                Some(parent) => scope = parent,
+                None => return false,
+            }
+        }
+    }
+
+    /// The innermost part of the current context that can affect code in `scope`.
+    fn effective_context(&self, file: FileIdx, scope: ScopeIdx) -> CtxId {
+        self.context_chain(self.current.get())
+            .into_iter()
+            .find(|&(_, func)| self.is_within(file, scope, func))
+            .map_or(0, |(ctx, _)| ctx)
+    }
+
+    /// A context for a call of `func` from the current context: the arguments evaluated
+    /// where the call is written, mapped onto `func`'s parameters.
+    fn call_context(
+        &self,
+        file: FileIdx,
+        scope: ScopeIdx,
+        func: FuncId,
+        offset: usize,
+        args: &[Expr],
+        parent: CtxId,
+    ) -> CtxId {
+        let params = &self.project.func_scope(func).params;
+        let mut bindings = vec![ValSet::new(); params.len()];
+        let var_args = params.iter().position(|p| p.kind == ParamKind::VarArgs);
+        let var_keywords = params.iter().position(|p| p.kind == ParamKind::VarKeywords);
+        let mut position = offset;
+        let mut spread = false;
+        for arg in args {
+            let (index, value, held) = match arg {
+                Expr::Keyword(name, value) => {
+                    match params
+                        .iter()
+                        .position(|p| &p.name == name && p.kind != ParamKind::VarArgs)
+                    {
+                        Some(i) => (Some(i), value.as_ref(), false),
+                        None => (var_keywords, value.as_ref(), true),
+                    }
+                }
+                Expr::Element(_) => {
+                    // After `*args`, positions are unknown: leave the rest to the fallback.
+                    spread = true;
+                    (None, arg, false)
+                }
+                _ if spread => (None, arg, false),
+                _ => {
+                    let index = match params.get(position) {
+                        Some(p) if p.kind == ParamKind::Positional => Some(position),
+                        _ => var_args,
+                    };
+                    position += 1;
+                    (index, arg, index == var_args && var_args.is_some())
+                }
+            };
+            if let Some(index) = index {
+                let values = self.eval(file, scope, value);
+                bindings[index].extend(
+                    values
+                        .into_iter()
+                        .map(|v| if held { Val::Held(Box::new(v)) } else { v }),
+                );
+            }
+        }
+        self.intern_context(Ctx {
+            func,
+            bindings,
+            parent,
+        })
+    }
+
+    /// What `func` returns when called in `ctx` (memoized, cycle-safe).
+    fn returns_in(&self, func: FuncId, ctx: CtxId) -> ValSet {
+        let key = (func, ctx);
+        if let Some(values) = self.returns_memo.borrow().get(&key) {
+            return values.clone();
+        }
+        if !self.returns_active.borrow_mut().insert(key) {
+            return ValSet::new();
+        }
+        let info = &self.project.funcs[func];
+        let scope = self.project.scope(info.file, info.scope);
+        let values = self.in_context(ctx, || {
+            let mut values = ValSet::new();
+            for value in &scope.returns {
+                values.extend(self.eval(info.file, info.scope, value));
+            }
+            values
+        });
+        self.returns_active.borrow_mut().remove(&key);
+        self.returns_memo.borrow_mut().insert(key, values.clone());
+        values
     }
 
     /// What `expr`, written in `scope` of `file`, may evaluate to.
@@ -271,11 +503,17 @@ impl<'p> Evaluator<'p> {
                 .iter()
                 .flat_map(|item| self.eval(file, scope, item))
                 .collect(),
-            Expr::Def(idx) | Expr::Lambda(idx) => project
-                .func_of_scope(file, *idx)
-                .map(Val::Func)
-                .into_iter()
-                .collect(),
+            Expr::Def(idx) | Expr::Lambda(idx) => {
+                let Some(func) = project.func_of_scope(file, *idx) else {
+                    return ValSet::new();
+                };
+                // Defined inside a call being followed: remember that call's arguments.
+                match self.effective_context(file, *idx) {
+                    0 => ValSet::from([Val::Func(func)]),
+                    ctx => ValSet::from([Val::Closure(self.intern_closure(Closure { func, ctx }))]),
+                }
+            }
+            Expr::Keyword(_, value) => self.eval(file, scope, value),
             Expr::Class(idx) => project
                 .class_of_scope(file, *idx)
                 .map(Val::Class)
@@ -343,7 +581,10 @@ impl<'p> Evaluator<'p> {
                 if bound || param.is_some() {
                     let mut values = self.binding_values(file, current, name);
                     if let Some(index) = param {
-                        values.extend(self.param_value(file, current, index));
+                        values.extend(
+                            self.context_param(file, current, index)
+                                .unwrap_or_else(|| self.param_value(file, current, index)),
+                        );
                     }
                     return values;
                 }
@@ -377,7 +618,12 @@ impl<'p> Evaluator<'p> {
 
     /// The union of every binding of `name` in one scope (memoized, cycle-safe).
     fn binding_values(&self, file: FileIdx, scope: ScopeIdx, name: &str) -> ValSet {
-        let key = (file, scope, name.to_string());
+        let ctx = self.effective_context(file, scope);
+        self.in_context(ctx, || self.binding_values_in(ctx, file, scope, name))
+    }
+
+    fn binding_values_in(&self, ctx: CtxId, file: FileIdx, scope: ScopeIdx, name: &str) -> ValSet {
+        let key = (ctx, file, scope, name.to_string());
         if let Some(values) = self.memo.borrow().get(&key) {
             return values.clone();
         }
@@ -398,6 +644,30 @@ impl<'p> Evaluator<'p> {
         }
         self.cut.set(outer_cut || self.cut.get());
         values
+    }
+
+    /// A parameter's value as given by the call being followed, if one is.
+    fn context_param(&self, file: FileIdx, scope: ScopeIdx, index: usize) -> Option<ValSet> {
+        let func = self.project.func_of_scope(file, scope)?;
+        let contexts = self.contexts.borrow();
+        let (ctx, _) = self
+            .context_chain(self.current.get())
+            .into_iter()
+            .find(|&(_, f)| f == func)?;
+        let given = contexts[ctx].bindings.get(index)?;
+        if given.is_empty() {
+            return None;
+        }
+        let param = &self.project.scope(file, scope).params[index];
+        let mut values = given.clone();
+        if let Some(default) = &param.default {
+            values.extend(self.eval(
+                file,
+                self.project.scope(file, scope).parent.unwrap_or(0),
+                default,
+            ));
+        }
+        Some(values)
     }
 
     fn param_value(&self, file: FileIdx, scope: ScopeIdx, index: usize) -> ValSet {
@@ -458,12 +728,9 @@ impl<'p> Evaluator<'p> {
                     values
                 }
             }
-            Val::Func(f) | Val::Bound(f) => match attr {
+            Val::Func(_) | Val::Bound(_) | Val::Closure(_) => match attr {
                 "__call__" | "__wrapped__" | "__func__" => ValSet::from([value.clone()]),
-                _ => {
-                    let _ = f;
-                    ValSet::new()
-                }
+                _ => ValSet::new(),
             },
             Val::External(path) => ValSet::from([Val::External(join(path, attr))]),
             Val::Builtin(name) => ValSet::from([Val::Builtin(join(name, attr))]),
@@ -572,14 +839,24 @@ impl<'p> Evaluator<'p> {
         };
         for callee in callees {
             match callee {
-                Val::Func(f) | Val::Bound(f) => values.extend(self.returns(*f)),
+                Val::Func(f) | Val::Bound(f) => {
+                    let offset = usize::from(matches!(callee, Val::Bound(_)));
+                    let ctx = self.call_context(file, scope, *f, offset, args, 0);
+                    values.extend(self.returns_in(*f, ctx));
+                }
+                Val::Closure(c) => {
+                    let closure = self.closures.borrow()[*c];
+                    let ctx = self.call_context(file, scope, closure.func, 0, args, closure.ctx);
+                    values.extend(self.returns_in(closure.func, ctx));
+                }
                 Val::Class(class) => {
                     values.insert(Val::Instance(*class));
                 }
                 Val::Instance(class) => {
                     for call in self.class_attr(*class, "__call__", true) {
                         if let Val::Bound(f) = call {
-                            values.extend(self.returns(f));
+                            let ctx = self.call_context(file, scope, f, 1, args, 0);
+                            values.extend(self.returns_in(f, ctx));
                         }
                     }
                 }
@@ -593,11 +870,16 @@ impl<'p> Evaluator<'p> {
                         if let Some(class) = self.enclosing_class(file, scope) {
                             values.insert(Val::Super(class));
                         }
+                    } else if matches!(name, "functools.wraps" | "functools.update_wrapper") {
+                        // `wraps(f)` is a decorator that returns what it decorates.
+                        values.insert(Val::Identity);
                     } else if TRANSPARENT_WRAPPERS.contains(&name) {
-                        if args.is_empty() {
+                        // `lru_cache(f)` wraps `f`; `lru_cache(maxsize=8)` is a decorator.
+                        let wrapped: ValSet = first_arg().into_iter().filter(is_callable).collect();
+                        if wrapped.is_empty() {
                             values.insert(Val::Identity);
                         } else {
-                            values.extend(first_arg());
+                            values.extend(wrapped);
                         }
                     } else if matches!(
                         name,
@@ -629,17 +911,6 @@ impl<'p> Evaluator<'p> {
                 }
                 Val::Super(_) | Val::Module(_) | Val::Held(_) | Val::Str(_) => {}
             }
-        }
-        values
-    }
-
-    /// Values a function returns or yields.
-    pub fn returns(&self, func: FuncId) -> ValSet {
-        let info = &self.project.funcs[func];
-        let scope = self.project.scope(info.file, info.scope);
-        let mut values = ValSet::new();
-        for value in &scope.returns {
-            values.extend(self.eval(info.file, info.scope, value));
         }
         values
     }
@@ -677,6 +948,9 @@ impl<'p> Evaluator<'p> {
                     offset: 0,
                     instantiates: false,
                 });
+            }
+            Val::Closure(closure) => {
+                targets.insert(Target::Closure(*closure));
             }
             Val::Bound(func) => {
                 targets.insert(Target::Func {
@@ -737,11 +1011,15 @@ impl<'p> Evaluator<'p> {
         }
     }
 
-    /// Project functions a value may stand for when it is passed somewhere.
-    pub fn functions_in(&self, value: &Val, out: &mut BTreeSet<FuncId>) {
+    /// Call-graph nodes a value may stand for when it is passed somewhere: functions by
+    /// id, closures after them (`project.funcs.len() + closure`).
+    pub fn functions_in(&self, value: &Val, out: &mut BTreeSet<usize>) {
         match value {
             Val::Func(f) | Val::Bound(f) => {
                 out.insert(*f);
+            }
+            Val::Closure(c) => {
+                out.insert(self.project.funcs.len() + c);
             }
             Val::Held(inner) | Val::Returns(inner) => self.functions_in(inner, out),
             Val::Class(class) => {
@@ -754,12 +1032,21 @@ impl<'p> Evaluator<'p> {
     }
 }
 
+fn is_callable(value: &Val) -> bool {
+    matches!(
+        value,
+        Val::Func(_) | Val::Bound(_) | Val::Closure(_) | Val::Class(_) | Val::Instance(_)
+    )
+}
+
 /// An element of a value that is iterated or subscripted.
 fn element_of(value: Val) -> ValSet {
     match value {
         Val::Held(inner) => ValSet::from([*inner]),
         // Generators yield what their function yields: `returns` already holds it.
-        Val::Func(_) | Val::Bound(_) | Val::Unresolved(_) => ValSet::from([value]),
+        Val::Func(_) | Val::Bound(_) | Val::Closure(_) | Val::Unresolved(_) => {
+            ValSet::from([value])
+        }
         Val::Str(_) | Val::Returns(_) | Val::Identity => ValSet::new(),
         _ => ValSet::from([Val::Unknown]),
     }

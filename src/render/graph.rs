@@ -22,8 +22,8 @@ pub fn adjacency(
         if edge.kind.is_speculative() && !include_speculative {
             continue;
         }
-        let from = project.funcs[edge.from].qualname.clone();
-        let to = project.funcs[edge.to].qualname.clone();
+        let from = project.funcs[graph.node_func[edge.from]].qualname.clone();
+        let to = project.funcs[graph.node_func[edge.to]].qualname.clone();
         map.entry(from).or_default().insert(to);
     }
     map
@@ -46,8 +46,8 @@ pub fn dot(project: &Project, graph: &CallGraph, include_speculative: bool) -> S
             continue;
         }
         let (from, to) = (
-            &project.funcs[edge.from].qualname,
-            &project.funcs[edge.to].qualname,
+            &project.funcs[graph.node_func[edge.from]].qualname,
+            &project.funcs[graph.node_func[edge.to]].qualname,
         );
         if seen.insert((from.clone(), to.clone(), edge.kind.is_speculative())) {
             let style = if edge.kind.is_speculative() {
