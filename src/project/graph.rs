@@ -101,12 +101,12 @@ impl CallGraph {
         let mut pass = Pass::default();
         for _ in 0..MAX_ROUNDS {
             pass = one_pass(project, &evaluator);
-            if pass.params == evaluator.param_values {
+            if pass.params == evaluator.param_values && !evaluator.changed() {
                 unsettled = false;
                 break;
             }
             evaluator.param_values = std::mem::take(&mut pass.params);
-            evaluator.reset();
+            evaluator.next_round();
         }
         let graph = finish(project, &evaluator, pass, unsettled);
         (graph, evaluator)

@@ -157,6 +157,51 @@ pub struct Closure {
 
 type NameKey = (CtxId, FileIdx, ScopeIdx, String);
 
+/// A memo whose entries only grow, recomputed once per round: a lookup that meets itself
+/// (a cycle) gets what is known so far, and the next round sees the grown value, so rounds
+/// converge on the least fixed point.
+struct Memo<K> {
+    values: RefCell<HashMap<K, ValSet>>,
+    fresh: RefCell<HashSet<K>>,
+    active: RefCell<HashSet<K>>,
+}
+
+impl<K: std::hash::Hash + Eq + Clone> Memo<K> {
+    fn new() -> Self {
+        Memo {
+            values: RefCell::new(HashMap::new()),
+            fresh: RefCell::new(HashSet::new()),
+            active: RefCell::new(HashSet::new()),
+        }
+    }
+
+    fn get_or_compute(
+        &self,
+        key: K,
+        changed: &Cell<bool>,
+        compute: impl FnOnce() -> ValSet,
+    ) -> ValSet {
+        if self.fresh.borrow().contains(&key) || !self.active.borrow_mut().insert(key.clone()) {
+            return self.values.borrow().get(&key).cloned().unwrap_or_default();
+        }
+        let computed = compute();
+        self.active.borrow_mut().remove(&key);
+        self.fresh.borrow_mut().insert(key.clone());
+        let mut values = self.values.borrow_mut();
+        let entry = values.entry(key).or_default();
+        let before = entry.len();
+        entry.extend(computed);
+        if entry.len() != before {
+            changed.set(true);
+        }
+        entry.clone()
+    }
+
+    fn next_round(&self) {
+        self.fresh.borrow_mut().clear();
+    }
+}
+
 pub struct Evaluator<'p> {
     pub project: &'p Project,
     /// Values passed to each (function, parameter index) by project call sites.
@@ -166,17 +211,20 @@ pub struct Evaluator<'p> {
     external_base: Vec<bool>,
     /// attribute name -> (file, scope, store index)
     attr_stores: HashMap<String, Vec<(FileIdx, ScopeIdx, usize)>>,
-    memo: RefCell<HashMap<NameKey, ValSet>>,
-    active: RefCell<HashSet<NameKey>>,
+    names: Memo<NameKey>,
+    class_attrs: Memo<(ClassId, String, bool)>,
+    /// Attribute stores by (attribute, owner value), computed per attribute.
+    stores: Memo<(String, Val)>,
+    stores_done: RefCell<HashSet<String>>,
     contexts: RefCell<Vec<Ctx>>,
     context_ids: RefCell<HashMap<Ctx, CtxId>>,
     closures: RefCell<Vec<Closure>>,
     closure_ids: RefCell<HashMap<Closure, usize>>,
     /// The context the current evaluation runs in.
     current: Cell<CtxId>,
-    returns_memo: RefCell<HashMap<(FuncId, CtxId), ValSet>>,
-    returns_active: RefCell<HashSet<(FuncId, CtxId)>>,
-    cut: Cell<bool>,
+    returns: Memo<(FuncId, CtxId)>,
+    /// Whether any memo entry grew this round.
+    changed: Cell<bool>,
     depth: Cell<usize>,
 }
 
@@ -203,8 +251,10 @@ impl<'p> Evaluator<'p> {
             subclasses: vec![Vec::new(); classes],
             external_base: vec![false; classes],
             attr_stores,
-            memo: RefCell::new(HashMap::new()),
-            active: RefCell::new(HashSet::new()),
+            names: Memo::new(),
+            class_attrs: Memo::new(),
+            stores: Memo::new(),
+            stores_done: RefCell::new(HashSet::new()),
             // Context 0 is "no context".
             contexts: RefCell::new(vec![Ctx {
                 func: usize::MAX,
@@ -215,9 +265,8 @@ impl<'p> Evaluator<'p> {
             closures: RefCell::new(Vec::new()),
             closure_ids: RefCell::new(HashMap::new()),
             current: Cell::new(0),
-            returns_memo: RefCell::new(HashMap::new()),
-            returns_active: RefCell::new(HashSet::new()),
-            cut: Cell::new(false),
+            returns: Memo::new(),
+            changed: Cell::new(false),
             depth: Cell::new(0),
         };
         evaluator.build_class_table();
@@ -268,13 +317,22 @@ impl<'p> Evaluator<'p> {
             }
             self.mro[class] = order;
         }
-        self.reset();
+        self.next_round();
     }
 
-    /// Forgets memoized lookups, after parameter values or escapes changed.
-    pub fn reset(&mut self) {
-        self.memo.borrow_mut().clear();
-        self.returns_memo.borrow_mut().clear();
+    /// Starts a new round: every lookup is recomputed once more on top of what is known.
+    pub fn next_round(&mut self) {
+        self.names.next_round();
+        self.class_attrs.next_round();
+        self.stores.next_round();
+        self.stores_done.borrow_mut().clear();
+        self.returns.next_round();
+        self.changed.set(false);
+    }
+
+    /// Whether a value grew since `next_round`.
+    pub fn changed(&self) -> bool {
+        self.changed.get()
     }
 
     /// `wrapper[fn=harness.lifecycle.deploy_app]`: a closure's function and the function
@@ -441,34 +499,25 @@ impl<'p> Evaluator<'p> {
         })
     }
 
-    /// What `func` returns when called in `ctx` (memoized, cycle-safe).
+    /// What `func` returns when called in `ctx`.
     fn returns_in(&self, func: FuncId, ctx: CtxId) -> ValSet {
-        let key = (func, ctx);
-        if let Some(values) = self.returns_memo.borrow().get(&key) {
-            return values.clone();
-        }
-        if !self.returns_active.borrow_mut().insert(key) {
-            return ValSet::new();
-        }
-        let info = &self.project.funcs[func];
-        let scope = self.project.scope(info.file, info.scope);
-        let values = self.in_context(ctx, || {
-            let mut values = ValSet::new();
-            for value in &scope.returns {
-                values.extend(self.eval(info.file, info.scope, value));
-            }
-            values
-        });
-        self.returns_active.borrow_mut().remove(&key);
-        self.returns_memo.borrow_mut().insert(key, values.clone());
-        values
+        self.returns.get_or_compute((func, ctx), &self.changed, || {
+            let info = &self.project.funcs[func];
+            let scope = self.project.scope(info.file, info.scope);
+            self.in_context(ctx, || {
+                let mut values = ValSet::new();
+                for value in &scope.returns {
+                    values.extend(self.eval(info.file, info.scope, value));
+                }
+                values
+            })
+        })
     }
 
     /// What `expr`, written in `scope` of `file`, may evaluate to.
     pub fn eval(&self, file: FileIdx, scope: ScopeIdx, expr: &Expr) -> ValSet {
         let depth = self.depth.get();
         if depth > MAX_DEPTH {
-            self.cut.set(true);
             return ValSet::from([Val::Unresolved("value flow too deep to follow")]);
         }
         self.depth.set(depth + 1);
@@ -623,27 +672,15 @@ impl<'p> Evaluator<'p> {
     }
 
     fn binding_values_in(&self, ctx: CtxId, file: FileIdx, scope: ScopeIdx, name: &str) -> ValSet {
-        let key = (ctx, file, scope, name.to_string());
-        if let Some(values) = self.memo.borrow().get(&key) {
-            return values.clone();
-        }
-        if !self.active.borrow_mut().insert(key.clone()) {
-            // A cycle (`a = b; b = a`): the other bindings supply the values.
-            self.cut.set(true);
-            return ValSet::new();
-        }
-        let outer_cut = self.cut.replace(false);
-        let s = self.project.scope(file, scope);
-        let mut values = ValSet::new();
-        for &i in self.project.bindings_of(file, scope, name) {
-            values.extend(self.eval(file, scope, &s.bindings[i].value));
-        }
-        self.active.borrow_mut().remove(&key);
-        if !self.cut.get() {
-            self.memo.borrow_mut().insert(key, values.clone());
-        }
-        self.cut.set(outer_cut || self.cut.get());
-        values
+        self.names
+            .get_or_compute((ctx, file, scope, name.to_string()), &self.changed, || {
+                let s = self.project.scope(file, scope);
+                let mut values = ValSet::new();
+                for &i in self.project.bindings_of(file, scope, name) {
+                    values.extend(self.eval(file, scope, &s.bindings[i].value));
+                }
+                values
+            })
     }
 
     /// A parameter's value as given by the call being followed, if one is.
@@ -772,6 +809,13 @@ impl<'p> Evaluator<'p> {
 
     /// Attribute lookup along the MRO; `bound` turns methods into bound methods.
     fn class_attr(&self, class: ClassId, attr: &str, bound: bool) -> ValSet {
+        self.class_attrs
+            .get_or_compute((class, attr.to_string(), bound), &self.changed, || {
+                self.in_context(0, || self.class_attr_uncached(class, attr, bound))
+            })
+    }
+
+    fn class_attr_uncached(&self, class: ClassId, attr: &str, bound: bool) -> ValSet {
         for &ancestor in &self.mro[class] {
             let values = self.own_class_attr(ancestor, attr, bound);
             if !values.is_empty() {
@@ -813,14 +857,47 @@ impl<'p> Evaluator<'p> {
 
     /// Values stored with `object.attr = value` where `object` matches.
     fn stored_attr(&self, attr: &str, matches: impl Fn(&Val) -> bool) -> ValSet {
+        self.compute_stores(attr);
+        let stores = self.stores.values.borrow();
         let mut values = ValSet::new();
-        for &(file, scope, i) in self.attr_stores.get(attr).map_or(&[][..], Vec::as_slice) {
-            let store = &self.project.scope(file, scope).attr_stores[i];
-            if self.eval(file, scope, &store.object).iter().any(&matches) {
-                values.extend(self.eval(file, scope, &store.value));
+        for ((stored_attr, owner), stored) in stores.iter() {
+            if stored_attr == attr && matches(owner) {
+                values.extend(stored.iter().cloned());
             }
         }
         values
+    }
+
+    /// Evaluates every `x.attr = value` store once per round, context-free, by owner.
+    fn compute_stores(&self, attr: &str) {
+        if !self.stores_done.borrow_mut().insert(attr.to_string()) {
+            return;
+        }
+        let mut by_owner: HashMap<Val, ValSet> = HashMap::new();
+        self.in_context(0, || {
+            for &(file, scope, i) in self.attr_stores.get(attr).map_or(&[][..], Vec::as_slice) {
+                let store = &self.project.scope(file, scope).attr_stores[i];
+                let owners: Vec<Val> = self
+                    .eval(file, scope, &store.object)
+                    .into_iter()
+                    .filter(|o| matches!(o, Val::Instance(_) | Val::Class(_) | Val::Module(_)))
+                    .collect();
+                if owners.is_empty() {
+                    continue;
+                }
+                let values = self.eval(file, scope, &store.value);
+                for owner in owners {
+                    by_owner
+                        .entry(owner)
+                        .or_default()
+                        .extend(values.iter().cloned());
+                }
+            }
+        });
+        for (owner, values) in by_owner {
+            self.stores
+                .get_or_compute((attr.to_string(), owner), &self.changed, || values);
+        }
     }
 
     /// What calling any of `callees` with `args` returns.
@@ -1029,6 +1106,19 @@ impl<'p> Evaluator<'p> {
             }
             _ => {}
         }
+    }
+}
+
+fn shapes_calls(value: &Val) -> bool {
+    match value {
+        Val::Held(inner) | Val::Returns(inner) => shapes_calls(inner),
+        Val::Func(_)
+        | Val::Bound(_)
+        | Val::Closure(_)
+        | Val::Class(_)
+        | Val::Instance(_)
+        | Val::Module(_) => true,
+        _ => false,
     }
 }
 
