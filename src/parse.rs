@@ -12,11 +12,14 @@ pub static PYTHON: LazyLock<Language> = LazyLock::new(|| tree_sitter_python::LAN
 /// deployguard, caught by the tests in this module.
 pub struct Queries {
     pub facts: Query,
+    pub python2: Query,
 }
 
 pub static QUERIES: LazyLock<Queries> = LazyLock::new(|| Queries {
     facts: Query::new(&PYTHON, include_str!("../queries/python/facts.scm"))
         .expect("queries/python/facts.scm compiles"),
+    python2: Query::new(&PYTHON, include_str!("../queries/python/python2.scm"))
+        .expect("queries/python/python2.scm compiles"),
 });
 
 /// Parses Python source. Returns `None` only if tree-sitter gives up entirely, which the
@@ -30,13 +33,19 @@ pub fn parse(source: &[u8]) -> Option<Tree> {
 /// Every place where the parser recovered from an error (ERROR or MISSING nodes), in order.
 /// Walks the tree iteratively and only descends into subtrees that contain an error.
 pub fn syntax_errors(tree: &Tree, source: &[u8]) -> Vec<SyntaxError> {
-    let mut errors = Vec::new();
+    let mut errors = python2_statements(tree, source);
     if !tree.root_node().has_error() {
         return errors;
     }
     let mut cursor = tree.walk();
+    // The last node seen that contains an error, for errors tree-sitter keeps hidden (a
+    // zero-width MISSING token inside a hidden rule, as in `1deploy_app`).
+    let mut innermost = tree.root_node();
     loop {
         let node = cursor.node();
+        if node.has_error() {
+            innermost = node;
+        }
         if node.is_missing() {
             errors.push(SyntaxError {
                 range: TextRange::of(&node),
@@ -68,10 +77,68 @@ pub fn syntax_errors(tree: &Tree, source: &[u8]) -> Vec<SyntaxError> {
                 break;
             }
             if !cursor.goto_parent() {
+                if errors.is_empty() {
+                    let range =
+                        glued_statements(innermost).unwrap_or_else(|| TextRange::of(&innermost));
+                    errors.push(SyntaxError {
+                        range,
+                        message: "invalid syntax: two statements run together on one line".into(),
+                    });
+                }
                 return errors;
             }
         }
     }
+}
+
+/// `print "x"` and `exec code`: valid for tree-sitter, a SyntaxError for Python 3.
+fn python2_statements(tree: &Tree, source: &[u8]) -> Vec<SyntaxError> {
+    use streaming_iterator::StreamingIterator;
+    let mut cursor = tree_sitter::QueryCursor::new();
+    let mut found = Vec::new();
+    let mut matches = cursor.matches(&QUERIES.python2, tree.root_node(), source);
+    while let Some(m) = matches.next() {
+        for capture in m.captures() {
+            let keyword = if capture.node.kind() == "exec_statement" {
+                "exec"
+            } else {
+                "print"
+            };
+            found.push(SyntaxError {
+                range: TextRange::of(&capture.node),
+                message: format!(
+                    "Python 2 `{keyword}` statement (Python 3 needs `{keyword}(...)`)"
+                ),
+            });
+        }
+    }
+    found
+}
+
+/// Where tree-sitter silently split one line into two statements (it invents a hidden
+/// newline, e.g. for `1deploy_app`): the second statement of the first such pair.
+fn glued_statements(root: tree_sitter::Node) -> Option<TextRange> {
+    let mut stack = vec![root];
+    while let Some(node) = stack.pop() {
+        let mut walk = node.walk();
+        let children: Vec<tree_sitter::Node> = node.named_children(&mut walk).collect();
+        for pair in children.windows(2) {
+            let (first, second) = (pair[0], pair[1]);
+            let statement = |n: &tree_sitter::Node| {
+                n.kind().ends_with("statement") || n.kind().ends_with("definition")
+            };
+            let same_line = first.end_position().row == second.start_position().row;
+            if statement(&first)
+                && statement(&second)
+                && same_line
+                && first.next_sibling().is_some_and(|n| n.kind() != ";")
+            {
+                return Some(TextRange::of(&second));
+            }
+        }
+        stack.extend(children.into_iter().filter(|c| c.has_error()));
+    }
+    None
 }
 
 #[cfg(test)]
@@ -96,6 +163,32 @@ mod tests {
         let tree = parse(src).unwrap();
         let errors = syntax_errors(&tree, src);
         assert!(!errors.is_empty());
+    }
+
+    #[test]
+    fn hidden_recovery_is_still_a_syntax_error() {
+        // Python: "invalid decimal literal"; tree-sitter recovers without an ERROR node.
+        let src = b"deploy_app(1)\n1deploy_app\n";
+        let tree = parse(src).unwrap();
+        let errors = syntax_errors(&tree, src);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].range.start >= 14, "{errors:?}");
+    }
+
+    #[test]
+    fn python2_statements_are_syntax_errors() {
+        let src = b"print \"deploying\"\nexec code\nprint(\"fine\")\n";
+        let tree = parse(src).unwrap();
+        let errors = syntax_errors(&tree, src);
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].message.contains("print"));
+    }
+
+    #[test]
+    fn python3_print_calls_are_not_python2() {
+        let src = b"print(\"x\")\nprint\n";
+        let tree = parse(src).unwrap();
+        assert!(syntax_errors(&tree, src).is_empty());
     }
 
     #[test]

@@ -39,6 +39,17 @@ fn run(analysis: &Analysis) -> Vec<Finding> {
         DynamicPolicy::Deny => Severity::Error,
         DynamicPolicy::Warn => Severity::Warning,
     };
+    if analysis.graph.unsettled {
+        findings.push(Finding {
+            code: CHECK.code,
+            severity,
+            message: "value flow did not settle within deployguard's round limit: calls through parameters may be incomplete, so nothing is proven".into(),
+            site: None,
+            label: String::new(),
+            witness: Vec::new(),
+            help: Some("report this tree to the deployguard maintainers; it needs a higher round limit".into()),
+        });
+    }
     let sources: Vec<usize> = analysis
         .forbidden
         .iter()

@@ -484,7 +484,6 @@ impl<'s> Extractor<'s> {
         let written_name = written_name(function, self.source);
         let mut args = Vec::new();
         let mut kwargs = Vec::new();
-        let mut has_spread = false;
         if let Some(arguments) = node.child_by_field_name("arguments") {
             if arguments.kind() == "generator_expression" {
                 args.push(self.expr(arguments));
@@ -501,7 +500,6 @@ impl<'s> Extractor<'s> {
                             }
                         }
                         "list_splat" | "dictionary_splat" => {
-                            has_spread = true;
                             if let Some(inner) = arg.named_child(0) {
                                 args.push(Expr::Element(Box::new(self.expr(inner))));
                             }
@@ -522,7 +520,6 @@ impl<'s> Extractor<'s> {
             written_name,
             args,
             kwargs,
-            has_spread,
             certain,
             loop_over,
         });
@@ -624,7 +621,6 @@ impl<'s> Extractor<'s> {
             written_name: None,
             args: vec![arg],
             kwargs: Vec::new(),
-            has_spread: false,
             certain: true,
             loop_over: None,
         });

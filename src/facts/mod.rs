@@ -120,8 +120,6 @@ pub struct Call {
     pub written_name: Option<String>,
     pub args: Vec<Expr>,
     pub kwargs: Vec<(String, Expr)>,
-    /// `*args` / `**kwargs` spread into the call: argument positions are unknown.
-    pub has_spread: bool,
     /// False when the call sits in a conditional expression, short-circuit operand,
     /// comprehension or other place that may not run when its statement runs.
     pub certain: bool,

@@ -199,7 +199,7 @@ fn one_pass(project: &Project, evaluator: &Evaluator) -> Pass {
         ..Pass::default()
     };
     for (file, source) in project.files.iter().enumerate() {
-        for (scope_idx, scope) in source.facts.scopes.iter().enumerate() {
+        for scope_idx in 0..source.facts.scopes.len() {
             let from = project.executing_func(file, scope_idx);
             scope_edges(project, evaluator, &mut pass, file, scope_idx, from);
         }
@@ -399,8 +399,18 @@ fn pass_arguments(
             pass.params.entry((func, index)).or_default().extend(values);
         }
     };
+    let mut spread = false;
     for (i, arg) in call.args.iter().enumerate() {
         let position = i + offset;
+        spread |= matches!(arg, Expr::Element(_));
+        if spread {
+            // After `*xs` / `**kw` the positions are unknown: any later parameter may get it.
+            let values = evaluator.eval(file, scope, arg);
+            for index in position.min(params.len())..params.len() {
+                record(index, values.clone());
+            }
+            continue;
+        }
         let index = match params.get(position) {
             Some(p) if p.kind == ParamKind::Positional => Some(position),
             _ => var_args,

@@ -40,7 +40,6 @@ pub struct FuncInfo {
 pub struct ClassInfo {
     pub file: FileIdx,
     pub scope: ScopeIdx,
-    pub qualname: String,
 }
 
 pub struct Project {
@@ -117,7 +116,6 @@ impl Project {
                     project.classes.push(ClassInfo {
                         file: file_idx,
                         scope: scope_idx,
-                        qualname,
                     });
                 } else {
                     project

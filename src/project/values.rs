@@ -484,12 +484,13 @@ impl<'p> Evaluator<'p> {
                 }
             };
             if let Some(index) = index {
-                let values = self.eval(file, scope, value);
-                bindings[index].extend(
-                    values
-                        .into_iter()
-                        .map(|v| if held { Val::Held(Box::new(v)) } else { v }),
-                );
+                // Only values that can decide what runs are worth a context of their own.
+                let values = self
+                    .eval(file, scope, value)
+                    .into_iter()
+                    .filter(shapes_calls);
+                bindings[index]
+                    .extend(values.map(|v| if held { Val::Held(Box::new(v)) } else { v }));
             }
         }
         self.intern_context(Ctx {
