@@ -153,6 +153,7 @@ impl<'a, 'p> MustPrecede<'a, 'p> {
                 branches,
                 exhaustive,
                 membership,
+                ..
             } => {
                 // `if KEY in os.environ:` — on the path where it is false, KEY is absent,
                 // which is as good as popped.
@@ -226,7 +227,8 @@ impl<'a, 'p> MustPrecede<'a, 'p> {
                 }
                 self.block(func, finally, after, walk)
             }
-            Step::Return(_) => {
+            Step::Bind { .. } => state,
+            Step::Return(..) => {
                 walk.returns.push(state);
                 None
             }

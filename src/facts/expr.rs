@@ -33,6 +33,14 @@ pub enum Expr {
     /// `from m import *`.
     ImportStar(String),
     Str(String),
+    /// An integer literal (`1`, `-1`).
+    Int(i64),
+    /// `a + b`, `a - b`, ...: never a function, kept for the budget guard's arithmetic.
+    BinOp(String, Box<Expr>, Box<Expr>),
+    /// `a != b`, `a > b`, ... (two operands only).
+    Compare(String, Box<Expr>, Box<Expr>),
+    /// `not a`.
+    Not(Box<Expr>),
     /// Deliberately unknowable: `getattr(x, name)` with a computed name, and the like.
     Dynamic(&'static str),
     Opaque,

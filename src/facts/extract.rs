@@ -840,6 +840,48 @@ impl<'s> Extractor<'s> {
                 Some(s) => Expr::Str(s),
                 None => Expr::Opaque,
             },
+            "integer" => self
+                .text(node)
+                .replace('_', "")
+                .parse()
+                .map_or(Expr::Opaque, Expr::Int),
+            "unary_operator" => match (node.child_by_field_name("operator"), field("argument")) {
+                (Some(op), Some(arg)) if self.text(op) == "-" => match sub(arg) {
+                    Expr::Int(i) => Expr::Int(-i),
+                    _ => Expr::Opaque,
+                },
+                _ => Expr::Opaque,
+            },
+            "binary_operator" => match (
+                field("left"),
+                node.child_by_field_name("operator"),
+                field("right"),
+            ) {
+                (Some(left), Some(op), Some(right)) => Expr::BinOp(
+                    self.text(op).to_string(),
+                    Box::new(sub(left)),
+                    Box::new(sub(right)),
+                ),
+                _ => Expr::Opaque,
+            },
+            "comparison_operator" if node.named_child_count() == 2 => {
+                let mut walk = node.walk();
+                let op: String = node
+                    .children(&mut walk)
+                    .filter(|c| !c.is_named())
+                    .map(|c| self.text(c))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                match (node.named_child(0), node.named_child(1)) {
+                    (Some(left), Some(right)) => {
+                        Expr::Compare(op, Box::new(sub(left)), Box::new(sub(right)))
+                    }
+                    _ => Expr::Opaque,
+                }
+            }
+            "not_operator" => {
+                field("argument").map_or(Expr::Opaque, |a| Expr::Not(Box::new(sub(a))))
+            }
             _ => Expr::Opaque,
         }
     }

@@ -44,6 +44,15 @@ pub enum Step {
         branches: Vec<Block>,
         exhaustive: bool,
         membership: Option<Membership>,
+        /// The condition of the first branch (`if`/`elif`), and the calls it makes.
+        condition: Option<Expr>,
+        condition_calls: Vec<usize>,
+    },
+    /// `name = value` (simple names only).
+    Bind {
+        name: String,
+        value: Expr,
+        range: TextRange,
     },
     /// `for`/`while`: the body runs zero or more times. `iter` is what a `for` iterates.
     Loop {
@@ -59,7 +68,7 @@ pub enum Step {
         orelse: Block,
         finally: Block,
     },
-    Return(TextRange),
+    Return(TextRange, Option<Expr>),
     Raise(TextRange),
     Break,
     Continue,
@@ -168,8 +177,10 @@ impl<'s> FlowBuilder<'_, 's> {
                     .children_by_field_name("alternative", &mut walk)
                     .collect();
                 let consequence = self.field_block(node, "consequence", depth);
-                let membership = self.membership(node);
-                steps.push(self.if_chain(consequence, membership, &alternatives, depth));
+                let mut step =
+                    self.if_chain(consequence, self.membership(node), &alternatives, depth);
+                self.set_condition(&mut step, node);
+                steps.push(step);
             }
             "for_statement" => {
                 self.field_calls(steps, node, "right");
@@ -267,6 +278,8 @@ impl<'s> FlowBuilder<'_, 's> {
                     branches,
                     exhaustive,
                     membership: None,
+                    condition: None,
+                    condition_calls: Vec::new(),
                 });
             }
             "decorated_definition" | "function_definition" | "class_definition" => {
@@ -275,7 +288,8 @@ impl<'s> FlowBuilder<'_, 's> {
             }
             "return_statement" => {
                 self.calls_in(steps, node);
-                steps.push(Step::Return(TextRange::of(&node)));
+                let value = node.named_child(0).map(|v| (self.expr)(v));
+                steps.push(Step::Return(TextRange::of(&node), value));
             }
             "raise_statement" => {
                 self.calls_in(steps, node);
@@ -302,6 +316,15 @@ impl<'s> FlowBuilder<'_, 's> {
                 if let Some(assignment) = node.named_child(0).filter(|n| n.kind() == "assignment")
                     && let Some(left) = assignment.child_by_field_name("left")
                 {
+                    if left.kind() == "identifier"
+                        && let Some(right) = assignment.child_by_field_name("right")
+                    {
+                        steps.push(Step::Bind {
+                            name: left.utf8_text(self.source).unwrap_or("").to_string(),
+                            value: (self.expr)(right),
+                            range: TextRange::of(&assignment),
+                        });
+                    }
                     for target in flatten_targets(left) {
                         if let Some((object, key)) = self.subscript(target) {
                             steps.push(Step::Store {
@@ -344,6 +367,8 @@ impl<'s> FlowBuilder<'_, 's> {
                 branches: vec![consequence],
                 exhaustive: false,
                 membership,
+                condition: None,
+                condition_calls: Vec::new(),
             };
         };
         if first.kind() == "else_clause" {
@@ -352,17 +377,43 @@ impl<'s> FlowBuilder<'_, 's> {
                 branches: vec![consequence, orelse],
                 exhaustive: true,
                 membership,
+                condition: None,
+                condition_calls: Vec::new(),
             };
         }
         let mut orelse = Vec::new();
         self.field_calls(&mut orelse, *first, "condition");
         let elif_consequence = self.field_block(*first, "consequence", depth);
         let elif_membership = self.membership(*first);
-        orelse.push(self.if_chain(elif_consequence, elif_membership, rest, depth + 1));
+        let mut elif = self.if_chain(elif_consequence, elif_membership, rest, depth + 1);
+        self.set_condition(&mut elif, *first);
+        orelse.push(elif);
         Step::If {
             branches: vec![consequence, orelse],
             exhaustive: true,
             membership,
+            condition: None,
+            condition_calls: Vec::new(),
+        }
+    }
+
+    fn set_condition(&mut self, step: &mut Step, node: Node<'s>) {
+        if let (
+            Step::If {
+                condition,
+                condition_calls,
+                ..
+            },
+            Some(test),
+        ) = (step, node.child_by_field_name("condition"))
+        {
+            *condition = Some((self.expr)(test));
+            let mut calls = Vec::new();
+            self.calls_in(&mut calls, test);
+            *condition_calls = calls
+                .into_iter()
+                .filter_map(|s| if let Step::Call(i) = s { Some(i) } else { None })
+                .collect();
         }
     }
 

@@ -577,7 +577,12 @@ impl<'p> Evaluator<'p> {
                     None => ValSet::from([Val::External(join(&absolute, name))]),
                 }
             }
-            Expr::ImportStar(_) | Expr::Opaque => ValSet::new(),
+            Expr::ImportStar(_)
+            | Expr::Opaque
+            | Expr::Int(_)
+            | Expr::BinOp(..)
+            | Expr::Compare(..)
+            | Expr::Not(_) => ValSet::new(),
             Expr::Str(s) => ValSet::from([Val::Str(s.clone())]),
             Expr::Dynamic(reason) => ValSet::from([Val::Unresolved(reason)]),
         }
