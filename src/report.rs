@@ -1,6 +1,8 @@
 //! What a command found, as plain data: findings plus the inventory a reviewer pastes into a
 //! review. Renderers (`crate::render`) turn it into text, JSON or a graph format.
 
+use crate::checks::analysis::functions_matching;
+use crate::checks::budget::Budget;
 use crate::checks::must_precede::{MustPrecede, Requirement};
 use crate::checks::{Analysis, Finding, SiteClass};
 use crate::policy::Origin;
@@ -34,7 +36,19 @@ pub struct CheckReport {
     pub deploy_sites: Vec<SiteRow>,
     pub counter_sites: Vec<SiteRow>,
     pub forbidden: Vec<ForbiddenRow>,
+    /// The entry's static budget and the policy's (`1 + N_cold_deps`).
+    pub budget: Option<BudgetRow>,
     pub strict: bool,
+}
+
+pub struct BudgetRow {
+    pub entry: String,
+    pub found: String,
+    pub expected: String,
+    /// The formula the run-time guard expects, when the policy names a guard.
+    pub guard: Option<String>,
+    /// Deploys each tier adds (the claim is 0).
+    pub tiers: Vec<(String, String)>,
 }
 
 impl CheckReport {
@@ -90,6 +104,39 @@ pub fn site_rows(analysis: &Analysis, sites: &[crate::checks::DeploySite]) -> Ve
         .collect()
 }
 
+fn budget_row(analysis: &Analysis) -> Option<BudgetRow> {
+    let &entry = analysis.entry.first()?;
+    let budget = Budget::new(analysis);
+    let tiers = analysis
+        .policy
+        .budget
+        .tiers
+        .iter()
+        .map(|(name, pattern)| {
+            let funcs = functions_matching(analysis.project, pattern);
+            let cost = funcs
+                .iter()
+                .map(|&f| budget.of(f).to_string())
+                .collect::<Vec<_>>();
+            (
+                name.clone(),
+                if cost.is_empty() {
+                    "not found".into()
+                } else {
+                    cost.join(" | ")
+                },
+            )
+        })
+        .collect();
+    Some(BudgetRow {
+        entry: analysis.name(entry).to_string(),
+        found: budget.of(entry).to_string(),
+        expected: analysis.budget_limit().to_string(),
+        guard: crate::checks::guard::expected_formula(analysis),
+        tiers,
+    })
+}
+
 pub fn check_report(
     analysis: &Analysis,
     root: String,
@@ -114,7 +161,9 @@ pub fn check_report(
             }),
         })
         .collect();
+    let budget = budget_row(analysis);
     CheckReport {
+        budget,
         root,
         policy: policy_origin(&analysis.policy.origin),
         files: project.files.len(),

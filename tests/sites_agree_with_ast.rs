@@ -73,6 +73,8 @@ fn sites_agree_with_python_ast_on_the_corpus() {
         "--strict-unparsable",
         "--expect-unparsable",
         "app/broken.py",
+        "--expect-unparsable",
+        "app/broken_hidden.py",
         "testdata/sites-corpus",
         "deploy_app",
         "run",

@@ -194,7 +194,9 @@ fn variants_cover_every_rule_and_both_verdicts() {
         .iter()
         .flat_map(|v| v.codes.iter().map(String::as_str))
         .collect();
-    for code in ["DG001", "DG002", "DG003", "DG006", "DG007", "DG100"] {
+    for code in [
+        "DG001", "DG002", "DG003", "DG004", "DG005", "DG006", "DG007", "DG100",
+    ] {
         assert!(covered.contains(code), "no variant expects {code}");
     }
     let clean = variants.iter().filter(|v| v.exit == 0).count();
@@ -238,6 +240,27 @@ fn the_unmodified_emulation_passes_with_three_sites() {
         json["summary"]["counter_sites"].as_array().unwrap().len(),
         1
     );
+    let budget = &json["summary"]["budget"];
+    assert_eq!(budget["entry"], "run_recipe_ci.main");
+    assert_eq!(budget["found"], "1 + N_cold_deps", "{raw}");
+    assert_eq!(budget["guard"], "1 + N_cold_deps", "{raw}");
+    assert_eq!(budget["expected"], "1 + N_cold_deps");
+    let tiers: Vec<(&str, &str)> = budget["tiers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["tier"].as_str().unwrap(), t["deploys"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        tiers,
+        vec![
+            ("install", "0"),
+            ("upgrade", "0"),
+            ("backup", "0"),
+            ("restore", "0"),
+            ("custom", "0")
+        ]
+    );
 }
 
 #[test]
@@ -258,6 +281,8 @@ fn the_human_summary_names_the_sites_and_the_pop() {
         "CCCI_DEPLOY_COUNT_FILE",
         "counter    harness/lifecycle.py:211",
         "none can reach a deploy",
+        "static budget of run_recipe_ci.main: 1 + N_cold_deps; guard expects: 1 + N_cold_deps",
+        "deploys added per tier: install 0, upgrade 0, backup 0, restore 0, custom 0",
         "result: ok",
     ] {
         assert!(

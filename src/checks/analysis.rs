@@ -191,6 +191,11 @@ impl<'p> Analysis<'p> {
         out
     }
 
+    /// The policy's budget for one run.
+    pub fn budget_limit(&self) -> super::budget::Cost {
+        super::budget::Cost::limit(self.policy.budget.base)
+    }
+
     /// A call-graph node's name (a function's qualified name, or a closure's label).
     pub fn name(&self, node: usize) -> &str {
         &self.graph.node_name[node]

@@ -3,13 +3,17 @@
 //! means adding one file and one line in `REGISTRY`.
 
 pub mod analysis;
+pub mod budget;
 mod dg001;
 mod dg002;
 mod dg003;
+mod dg004;
+mod dg005;
 mod dg006;
 mod dg007;
 mod dg008;
 mod dg100;
+pub mod guard;
 pub mod must_precede;
 
 pub use analysis::{Analysis, DeploySite, SiteClass};
@@ -58,6 +62,8 @@ pub const REGISTRY: &[Check] = &[
     dg001::CHECK,
     dg002::CHECK,
     dg003::CHECK,
+    dg004::CHECK,
+    dg005::CHECK,
     dg006::CHECK,
     dg007::CHECK,
     dg008::CHECK,

@@ -56,6 +56,31 @@ impl Expr {
         }
     }
 
+    /// Python-like text, for messages.
+    pub fn show(&self) -> String {
+        match self {
+            Expr::Name(n) => n.clone(),
+            Expr::Attr(object, attr) => format!("{}.{attr}", object.show()),
+            Expr::Call(callee, args) => {
+                let args: Vec<String> = args.iter().map(Expr::show).collect();
+                format!("{}({})", callee.show(), args.join(", "))
+            }
+            Expr::Keyword(name, value) => format!("{name}={}", value.show()),
+            Expr::Element(inner) => format!("{}[...]", inner.show()),
+            Expr::Container(items) => {
+                let items: Vec<String> = items.iter().map(Expr::show).collect();
+                format!("[{}]", items.join(", "))
+            }
+            Expr::Str(s) => format!("{s:?}"),
+            Expr::Int(i) => i.to_string(),
+            Expr::BinOp(op, a, b) | Expr::Compare(op, a, b) => {
+                format!("{} {op} {}", a.show(), b.show())
+            }
+            Expr::Not(inner) => format!("not {}", inner.show()),
+            _ => "...".into(),
+        }
+    }
+
     /// The last name of a name/attribute callee: `deploy_app` for `lc.deploy_app`.
     pub fn final_name(&self) -> Option<&str> {
         match self {

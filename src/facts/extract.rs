@@ -13,8 +13,8 @@ use tree_sitter::{Node, QueryCursor};
 
 use super::flow::build_flow;
 use super::{
-    AttrStore, Binding, Call, Expr, FileFacts, Import, Param, ParamKind, Scope, ScopeIdx,
-    ScopeKind, SyntaxError, TextRange,
+    AttrStore, Binding, Call, Comprehension, Expr, FileFacts, Import, Param, ParamKind, Scope,
+    ScopeIdx, ScopeKind, SyntaxError, TextRange,
 };
 use crate::parse::{QUERIES, parse, syntax_errors};
 
@@ -511,7 +511,7 @@ impl<'s> Extractor<'s> {
             }
         }
         self.record_container_store(scope, &callee, &args);
-        let (certain, loop_over) = self.call_context(node);
+        let (certain, comprehension) = self.call_context(node);
         let callee_text = shorten(self.text(function));
         self.scopes[scope].calls.push(Call {
             range: TextRange::new(start, node.end_byte()),
@@ -521,7 +521,7 @@ impl<'s> Extractor<'s> {
             args,
             kwargs,
             certain,
-            loop_over,
+            comprehension,
         });
     }
 
@@ -553,7 +553,7 @@ impl<'s> Extractor<'s> {
     }
 
     /// Whether a call always runs when its statement runs, and the comprehension around it.
-    fn call_context(&self, node: Node<'s>) -> (bool, Option<Expr>) {
+    fn call_context(&self, node: Node<'s>) -> (bool, Option<Comprehension>) {
         let mut certain = true;
         let mut loop_over = None;
         let mut child = node;
@@ -578,9 +578,20 @@ impl<'s> Extractor<'s> {
                         let clause = parent
                             .named_children(&mut walk)
                             .find(|c| c.kind() == "for_in_clause");
+                        let outer = parent.parent();
+                        let assigned_to = outer
+                            .filter(|o| o.kind() == "assignment")
+                            .and_then(|o| o.child_by_field_name("left"))
+                            .filter(|l| l.kind() == "identifier")
+                            .map(|l| self.text(l).to_string());
+                        let returned = outer.is_some_and(|o| o.kind() == "return_statement");
                         loop_over = clause
                             .and_then(|c| c.child_by_field_name("right"))
-                            .map(|r| self.expr(r));
+                            .map(|r| Comprehension {
+                                iter: self.expr(r),
+                                assigned_to,
+                                returned,
+                            });
                     }
                 }
                 "lambda" | "function_definition" | "class_definition" | "block" | "module" => {
@@ -622,7 +633,7 @@ impl<'s> Extractor<'s> {
             args: vec![arg],
             kwargs: Vec::new(),
             certain: true,
-            loop_over: None,
+            comprehension: None,
         });
     }
 

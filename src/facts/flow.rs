@@ -46,6 +46,8 @@ pub enum Step {
         membership: Option<Membership>,
         /// The condition of the first branch (`if`/`elif`), and the calls it makes.
         condition: Option<Expr>,
+        /// The whole `if` statement (or `elif` clause onwards).
+        range: TextRange,
         condition_calls: Vec<usize>,
     },
     /// `name = value` (simple names only).
@@ -279,6 +281,7 @@ impl<'s> FlowBuilder<'_, 's> {
                     exhaustive,
                     membership: None,
                     condition: None,
+                    range: TextRange::default(),
                     condition_calls: Vec::new(),
                 });
             }
@@ -368,6 +371,7 @@ impl<'s> FlowBuilder<'_, 's> {
                 exhaustive: false,
                 membership,
                 condition: None,
+                range: TextRange::default(),
                 condition_calls: Vec::new(),
             };
         };
@@ -378,6 +382,7 @@ impl<'s> FlowBuilder<'_, 's> {
                 exhaustive: true,
                 membership,
                 condition: None,
+                range: TextRange::default(),
                 condition_calls: Vec::new(),
             };
         }
@@ -393,6 +398,7 @@ impl<'s> FlowBuilder<'_, 's> {
             exhaustive: true,
             membership,
             condition: None,
+            range: TextRange::default(),
             condition_calls: Vec::new(),
         }
     }
@@ -402,12 +408,14 @@ impl<'s> FlowBuilder<'_, 's> {
             Step::If {
                 condition,
                 condition_calls,
+                range,
                 ..
             },
             Some(test),
         ) = (step, node.child_by_field_name("condition"))
         {
             *condition = Some((self.expr)(test));
+            *range = TextRange::of(&node);
             let mut calls = Vec::new();
             self.calls_in(&mut calls, test);
             *condition_calls = calls

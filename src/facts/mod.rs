@@ -123,8 +123,19 @@ pub struct Call {
     /// False when the call sits in a conditional expression, short-circuit operand,
     /// comprehension or other place that may not run when its statement runs.
     pub certain: bool,
-    /// Inside a comprehension: what its (innermost) loop iterates over.
-    pub loop_over: Option<Expr>,
+    /// Inside a comprehension: the comprehension (the innermost one).
+    pub comprehension: Option<Comprehension>,
+}
+
+/// A list/set/dict comprehension or generator expression around a call.
+#[derive(Clone, Debug)]
+pub struct Comprehension {
+    /// What its first `for` iterates over.
+    pub iter: Expr,
+    /// The name its result is assigned to (`deployed = [...]`), or `None`.
+    pub assigned_to: Option<String>,
+    /// Whether its result is returned directly (`return [...]`).
+    pub returned: bool,
 }
 
 /// `import a.b as c` / `from .x import y as z`, already split into bound names.

@@ -53,6 +53,27 @@ pub enum DynamicPolicy {
     Warn,
 }
 
+/// What one run may deploy, and how the deps code keeps warm deps out of it.
+#[derive(Clone, Debug)]
+pub struct BudgetPolicy {
+    /// Deploys per run besides the cold deps (the base deploy).
+    pub base: u32,
+    /// A dep for which this returns true is reused live-warm and must cost 0.
+    pub warm_check: Vec<Pattern>,
+    /// (tier name, function) pairs reported with the deploys each adds.
+    pub tiers: Vec<(String, Pattern)>,
+}
+
+/// The names the run-time deploy-count guard (DG4.1) uses in the entry.
+#[derive(Clone, Debug)]
+pub struct GuardPolicy {
+    pub expected: String,
+    pub actual: String,
+    pub status: String,
+    /// The environment variable naming the file the counter appends to.
+    pub count_env: Option<String>,
+}
+
 pub struct Policy {
     pub origin: Origin,
     /// Paths in findings and globs are relative to this directory.
@@ -67,6 +88,9 @@ pub struct Policy {
     pub include: GlobSet,
     pub exclude: GlobSet,
     pub dynamic: DynamicPolicy,
+    pub budget: BudgetPolicy,
+    /// `None` when the policy does not ask for a guard.
+    pub guard: Option<GuardPolicy>,
 }
 
 impl Policy {
@@ -85,6 +109,12 @@ impl Policy {
             include: globs(&["**/*.py".into()]).unwrap_or_else(|_| GlobSet::empty()),
             exclude: GlobSet::empty(),
             dynamic: DynamicPolicy::Deny,
+            budget: BudgetPolicy {
+                base: 1,
+                warm_check: Vec::new(),
+                tiers: Vec::new(),
+            },
+            guard: None,
         }
     }
 }
@@ -148,6 +178,34 @@ struct RawPolicy {
     #[serde(default)]
     module_roots: Vec<Spanned<String>>,
     dynamic: Option<Spanned<String>>,
+    budget: Option<RawBudget>,
+    guard: Option<RawGuard>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawBudget {
+    base: Option<u32>,
+    #[serde(default)]
+    warm_check: Vec<Spanned<String>>,
+    #[serde(default)]
+    tiers: Vec<RawTier>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTier {
+    name: String,
+    function: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawGuard {
+    expected: String,
+    actual: String,
+    status: String,
+    count_env: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -419,7 +477,36 @@ fn parse_policy(
             "add `sinks = [\"deploy_app\"]`: the function whose calls count as deploys",
         ));
     }
+    let budget = match &raw.budget {
+        Some(b) => {
+            let mut tiers = Vec::new();
+            for tier in &b.tiers {
+                tiers.push((
+                    tier.name.clone(),
+                    patterns(std::slice::from_ref(&tier.function))?.remove(0),
+                ));
+            }
+            BudgetPolicy {
+                base: b.base.unwrap_or(1),
+                warm_check: patterns(&b.warm_check)?,
+                tiers,
+            }
+        }
+        None => BudgetPolicy {
+            base: 1,
+            warm_check: Vec::new(),
+            tiers: Vec::new(),
+        },
+    };
+    let guard = raw.guard.as_ref().map(|g| GuardPolicy {
+        expected: g.expected.clone(),
+        actual: g.actual.clone(),
+        status: g.status.clone(),
+        count_env: g.count_env.clone(),
+    });
     Ok(Policy {
+        budget,
+        guard,
         origin: Origin::Embedded,
         project_root: project_root.to_path_buf(),
         module_roots: if raw.module_roots.is_empty() {
@@ -442,7 +529,7 @@ fn parse_policy(
     })
 }
 
-const KEYS_HELP: &str = "known keys: sinks, counters, entry, forbidden, include, exclude, module-roots, dynamic, [[sites]] (kind, in), [[exempt]] (in, after, key); see `deployguard explain config`";
+const KEYS_HELP: &str = "known keys: sinks, counters, entry, forbidden, include, exclude, module-roots, dynamic, [[sites]] (kind, in), [[exempt]] (in, after, key), [budget] (base, warm-check, tiers), [guard] (expected, actual, status, count-env); see `deployguard explain config`";
 
 fn globs(patterns: &[String]) -> Result<GlobSet, (usize, String)> {
     let mut builder = GlobSetBuilder::new();

@@ -186,6 +186,22 @@ pub fn check(project: &Project, report: &CheckReport, style: &Style) -> String {
         };
         let _ = writeln!(out, "    {names:<48} {status}");
     }
+    if let Some(budget) = &report.budget {
+        let guard = budget.guard.as_deref().unwrap_or("no guard found");
+        let _ = writeln!(
+            out,
+            "  static budget of {}: {}; guard expects: {guard}; policy: {}",
+            budget.entry, budget.found, budget.expected
+        );
+        let tiers: Vec<String> = budget
+            .tiers
+            .iter()
+            .map(|(name, cost)| format!("{name} {cost}"))
+            .collect();
+        if !tiers.is_empty() {
+            let _ = writeln!(out, "  deploys added per tier: {}", tiers.join(", "));
+        }
+    }
     let verdict = if report.holds() {
         "ok: the deploy invariants hold"
     } else {

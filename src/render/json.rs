@@ -54,6 +54,25 @@ struct JsonForbidden<'a> {
 }
 
 #[derive(Serialize)]
+struct JsonBudget<'a> {
+    entry: &'a str,
+    /// The static budget derived from the code (`1 + N_cold_deps`, `unbounded`, ...).
+    found: &'a str,
+    /// The policy's budget.
+    expected: &'a str,
+    /// What the run-time guard expects, if it could be read.
+    guard: Option<&'a str>,
+    /// Deploys each tier adds, in the policy's tier order.
+    tiers: Vec<JsonTier<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonTier<'a> {
+    tier: &'a str,
+    deploys: &'a str,
+}
+
+#[derive(Serialize)]
 struct JsonSummary<'a> {
     verdict: &'static str,
     errors: usize,
@@ -65,6 +84,7 @@ struct JsonSummary<'a> {
     deploy_sites: Vec<JsonSite>,
     counter_sites: Vec<JsonSite>,
     forbidden: Vec<JsonForbidden<'a>>,
+    budget: Option<JsonBudget<'a>>,
 }
 
 #[derive(Serialize)]
@@ -155,6 +175,17 @@ pub fn check(project: &Project, report: &CheckReport) -> String {
                     reaches_sink: f.reaches_sink,
                 })
                 .collect(),
+            budget: report.budget.as_ref().map(|b| JsonBudget {
+                entry: &b.entry,
+                found: &b.found,
+                expected: &b.expected,
+                guard: b.guard.as_deref(),
+                tiers: b
+                    .tiers
+                    .iter()
+                    .map(|(tier, deploys)| JsonTier { tier, deploys })
+                    .collect(),
+            }),
         },
     };
     to_string(&output)

@@ -54,7 +54,7 @@ for patch in "${patches[@]}"; do
   if [ "$h_exit" = 0 ] && [ -n "$h_codes" ]; then problem "$name" "clean variant lists codes: $h_codes"; fi
   if [ "$h_exit" = 1 ] && [ -z "$h_codes" ]; then problem "$name" "violating variant lists no codes"; fi
   for c in $h_codes; do
-    case "$c" in DG001|DG002|DG003|DG006|DG007|DG100) ;; *) problem "$name" "unknown code $c" ;; esac
+    case "$c" in DG001|DG002|DG003|DG004|DG005|DG006|DG007|DG100) ;; *) problem "$name" "unknown code $c" ;; esac
   done
   grep -q '^diff --git ' "$patch" || problem "$name" "no 'diff --git' section"
 

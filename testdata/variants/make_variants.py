@@ -144,7 +144,7 @@ variant(
 # ===========================================================================
 
 variant(
-    "dg002-extra-deploy-in-run-lifecycle-tier", 1, ["DG002"],
+    "dg002-extra-deploy-in-run-lifecycle-tier", 1, ["DG002", "DG004"],
     "DG002: extra deploy in the orchestrator's tier dispatcher (a caller of the forbidden sources, not reachable from them)",
     "To give restore a clean stack, a developer redeploys the base in run_lifecycle_tier right before the restore tier.",
     [
@@ -159,7 +159,7 @@ variant(
 )
 
 variant(
-    "dg002-new-module-warmup", 1, ["DG002"],
+    "dg002-new-module-warmup", 1, ["DG002", "DG004"],
     "DG002: deploy in a brand-new module (harness/warmup.py) called from main",
     "An image pre-warm step deploys the recipe once into a scratch app so that the timed base deploy "
     "does not include image pulls.",
@@ -227,7 +227,7 @@ variant(
 )
 
 variant(
-    "dg002-install-tier-idempotence-redeploy", 1, ["DG002"],
+    "dg002-install-tier-idempotence-redeploy", 1, ["DG002", "DG004"],
     "DG002: deploy in a non-forbidden tier (perform_install), so DG003 must NOT be the reason",
     "An idempotence check redeploys the same version in the install tier to catch recipes whose entrypoint re-initialises.",
     [
@@ -249,7 +249,7 @@ variant(
 # ===========================================================================
 
 variant(
-    "dg003-direct-call-in-perform-backup", 1, ["DG003", "DG002"],
+    "dg003-direct-call-in-perform-backup", 1, ["DG003", "DG002", "DG004"],
     "DG003: direct attribute call lifecycle.deploy_app(...) in perform_backup",
     "Backups after the upgrade sometimes miss volumes of restarting services, so the backup tier "
     "redeploys the target first.",
@@ -264,7 +264,7 @@ variant(
 )
 
 variant(
-    "dg003-import-alias-in-perform-restore", 1, ["DG003", "DG002"],
+    "dg003-import-alias-in-perform-restore", 1, ["DG003", "DG002", "DG004"],
     "DG003: resolution of an aliased from-import (from harness.lifecycle import deploy_app as d)",
     "A recipe caches config read at start-up, so the restore tier redeploys after restoring, via a short alias.",
     [
@@ -278,7 +278,7 @@ variant(
 )
 
 variant(
-    "dg003-reexport-from-harness-package", 1, ["DG003", "DG002"],
+    "dg003-reexport-from-harness-package", 1, ["DG003", "DG002", "DG004"],
     "DG003: resolution through the package re-export (from harness import deploy_app, defined in harness.lifecycle)",
     "The upgrade tier falls back to a plain deploy of the target when the chaos redeploy of a dirty checkout fails.",
     [
@@ -297,7 +297,7 @@ variant(
 )
 
 variant(
-    "dg003-import-module-as-lc", 1, ["DG003", "DG002"],
+    "dg003-import-module-as-lc", 1, ["DG003", "DG002", "DG004"],
     "DG003: resolution of a dotted module import with alias (import harness.lifecycle as lc; lc.deploy_app)",
     "Code pasted from a notebook brings its own module alias and redeploys after a restore.",
     [
@@ -310,7 +310,7 @@ variant(
 )
 
 variant(
-    "dg003-relative-import-function", 1, ["DG003", "DG002"],
+    "dg003-relative-import-function", 1, ["DG003", "DG002", "DG004"],
     "DG003: resolution of a relative from-import of the function (from .lifecycle import deploy_app)",
     "When backupbot finds no volumes after the upgrade, the backup tier redeploys to re-attach the labels and retries.",
     [
@@ -329,7 +329,7 @@ variant(
 )
 
 variant(
-    "dg003-relative-import-module", 1, ["DG003", "DG002"],
+    "dg003-relative-import-module", 1, ["DG003", "DG002", "DG004"],
     "DG003: resolution of a relative package-module import (from . import lifecycle) then lifecycle.deploy_app",
     "The restore tier restores into a stopped stack and then brings it back up with a deploy; the import was "
     "switched to relative at the same time.",
@@ -346,7 +346,7 @@ variant(
 )
 
 variant(
-    "dg003-transitive-helper-other-module", 1, ["DG003", "DG002"],
+    "dg003-transitive-helper-other-module", 1, ["DG003", "DG002", "DG004"],
     "DG003: transitive reach, perform_restore -> generic._settle -> util.ensure_running (local import) -> deploy_app",
     "A 'make sure it is running' helper in util redeploys an app that swarm lost after a node reboot, and "
     "the restore tier calls it to settle.",
@@ -375,7 +375,7 @@ def configure_logging(verbose: bool = False) -> None:'''),
 )
 
 variant(
-    "dg003-dict-dispatch", 1, ["DG003", "DG002"],
+    "dg003-dict-dispatch", 1, ["DG003", "DG002", "DG004"],
     "DG003: call through a dict of callables indexed by a runtime key (_ACTIONS[key](...))",
     "Recipes choose how the app is brought back after a restore (restart or redeploy) via a lookup table.",
     [
@@ -396,7 +396,7 @@ _ACTIONS: dict[str, Callable[..., object]] = {
 )
 
 variant(
-    "dg003-list-of-callables", 1, ["DG003", "DG002"],
+    "dg003-list-of-callables", 1, ["DG003", "DG002", "DG004"],
     "DG003: call through a list of (callable, args) pairs that is iterated",
     "A 'cold restore' is written as a list of steps: stop the stack, restore the volumes, deploy again.",
     [
@@ -414,7 +414,7 @@ variant(
 )
 
 variant(
-    "dg003-factory-returns-deploy-app", 1, ["DG003", "DG002"],
+    "dg003-factory-returns-deploy-app", 1, ["DG003", "DG002", "DG004"],
     "DG003: a factory function returns deploy_app and its result is called (_recovery_for(ctx)(...))",
     "A strategy helper picks restart_app when the recipe names its data service and deploy_app otherwise.",
     [
@@ -433,7 +433,7 @@ variant(
 )
 
 variant(
-    "dg003-lambda", 1, ["DG003", "DG002"],
+    "dg003-lambda", 1, ["DG003", "DG002", "DG004"],
     "DG003: deploy_app called inside a lambda bound to a local and invoked in perform_backup",
     "A retry-once path redeploys when backupbot loses track of the volumes, written as a small lambda.",
     [
@@ -450,7 +450,7 @@ variant(
 )
 
 variant(
-    "dg003-functools-partial", 1, ["DG003", "DG002"],
+    "dg003-functools-partial", 1, ["DG003", "DG002", "DG004"],
     "DG003: functools.partial(deploy_app, ...) bound early and called later",
     "The restore tier prepares a pre-bound redeploy so restored config files are picked up after the restore.",
     [
@@ -462,7 +462,7 @@ variant(
 )
 
 variant(
-    "dg003-decorator-wrapper-on-backup-app", 1, ["DG003", "DG002"],
+    "dg003-decorator-wrapper-on-backup-app", 1, ["DG003", "DG002", "DG004"],
     "DG003: a decorator whose wrapper calls deploy_app, applied to backup_app",
     "backupbot needs the stack up, so a decorator redeploys the app first if swarm lost it.",
     [
@@ -488,7 +488,7 @@ def list_snapshots(app: str) -> list[str]:
 )
 
 variant(
-    "dg003-mro-base-class-method", 1, ["DG003", "DG002"],
+    "dg003-mro-base-class-method", 1, ["DG003", "DG002", "DG004"],
     "DG003: self._redeploy() resolved through the MRO to a method of an in-project base class",
     "A probe base class gains a _redeploy helper, and DataProbe.reset() uses it to start apps that cache "
     "directory listings fresh.",
@@ -525,7 +525,7 @@ class DataProbe(_ProbeBase):
 )
 
 variant(
-    "dg003-class-init-deploys", 1, ["DG003", "DG002"],
+    "dg003-class-init-deploys", 1, ["DG003", "DG002", "DG004"],
     "DG003: instantiating a class whose __init__ calls deploy_app (ScratchApp(ctx))",
     "To prove snapshots are portable, the restore tier also restores into a fresh scratch app, which it deploys.",
     [
@@ -556,7 +556,7 @@ variant(
 )
 
 variant(
-    "dg003-getattr-literal", 1, ["DG003", "DG002"],
+    "dg003-getattr-literal", 1, ["DG003", "DG002", "DG004"],
     "DG003: getattr(module, \"deploy_app\") with a literal name is resolvable (so DG003, not DG007)",
     "A debug switch for flaky chaos deploys does a full deploy of the target, written with getattr left over "
     "from a config-driven experiment.",
@@ -573,7 +573,7 @@ variant(
 )
 
 variant(
-    "dg003-callable-argument-with-retry", 1, ["DG003", "DG002"],
+    "dg003-callable-argument-with-retry", 1, ["DG003", "DG002", "DG004"],
     "DG003: deploy_app passed as an argument (_with_retry(deploy_app, ...)) from chaos_redeploy; "
     "the call happens inside the callee via the parameter",
     "A chaos deploy of a dirty checkout sometimes fails on the first try, so chaos_redeploy falls back to "
@@ -592,7 +592,7 @@ variant(
 )
 
 variant(
-    "dg003-chaos-redeploy-calls-deploy-app", 1, ["DG003", "DG002"],
+    "dg003-chaos-redeploy-calls-deploy-app", 1, ["DG003", "DG002", "DG004"],
     "DG003: chaos_redeploy itself rewritten to go through deploy_app",
     "abra can deploy a commit directly, so a cleanup replaces the separate --chaos code path with the one "
     "deploy primitive.",
@@ -606,7 +606,7 @@ variant(
 )
 
 variant(
-    "dg003-module-level-alias-redeploy", 1, ["DG003", "DG002"],
+    "dg003-module-level-alias-redeploy", 1, ["DG003", "DG002", "DG004"],
     "DG003: module-level alias assignment (redeploy = deploy_app) called from perform_restore",
     "When services do not come back after a backupbot restore, the restore tier redeploys via a module-level alias.",
     [
@@ -627,7 +627,7 @@ redeploy = deploy_app
 )
 
 variant(
-    "dg003-perform-upgrade-full-deploy", 1, ["DG003", "DG002"],
+    "dg003-perform-upgrade-full-deploy", 1, ["DG003", "DG002", "DG004"],
     "DG003: the upgrade tier replaced by a full deploy of the PR head (the exact regression DG4.1 exists for)",
     "Someone decides a real deploy of the PR commit is 'more realistic' than abra's --chaos and rewrites perform_upgrade.",
     [
@@ -640,7 +640,7 @@ variant(
 )
 
 variant(
-    "dg003-restore-redeploys-deps-accounted-site", 1, ["DG003"],
+    "dg003-restore-redeploys-deps-accounted-site", 1, ["DG003", "DG004"],
     "DG003 without DG002: the deploy_app call site is in harness.deps (accounted), but a forbidden source reaches it",
     "The restore rolls back OIDC client secrets, so the restore tier bounces the cold SSO dep through a new "
     "deps.redeploy_dep helper.",
@@ -665,6 +665,408 @@ def is_live_warm(dep: DeclaredDep) -> bool:'''),
 )
 
 # ===========================================================================
+# DG004: the static deploy budget of one run of run_recipe_ci.main
+#        (<= 1 base + N_cold_deps; warm deps cost 0; promote_canonical is exempt)
+# ===========================================================================
+
+BASE_DEPLOY = """        with timings.span("deploy"):
+            deployed = deploy_app(
+                app,
+                base,
+                recipe=recipe,
+                timeout=cfg.deploy_timeout,
+            )
+"""
+TIER_LOG = '            log.info("TIER %s (%d/%d) on %s", stage, stages.index(stage) + 1, len(stages), app)\n'
+WARM_BRANCH = """        if is_live_warm(dep):
+            log.info("DEPS: %s is live-warm (%s); reused, not deployed", dep.label, canonical_app_name(dep.recipe))
+            continue
+"""
+DEP_DEPLOY = "            deploy_app(app, version, recipe=dep.recipe)\n"
+DEPS_CALL = """            try:
+                deps_deployed = deps.deploy_declared_deps(cfg.run_id, declared)
+            except deps.DepDeployError as exc:
+                deps_deployed = exc.deployed
+                raise
+"""
+WARMUP_DEPLOY = """        with timings.span("deploy"):
+            # Warm-up: a first, unwaited deploy pulls the images onto the node,
+            # so the real deploy below times convergence, not registry pulls.
+            deploy_app(app, base, recipe=recipe, timeout=cfg.deploy_timeout, wait=False)
+            deployed = deploy_app(
+                app,
+                base,
+                recipe=recipe,
+                timeout=cfg.deploy_timeout,
+            )
+"""
+
+variant(
+    "dg004-second-base-deploy", 1, ["DG004"],
+    "DG004: a second deploy_app( in main on the same path (warm-up then real deploy); both sites are base sites, "
+    "so no DG002",
+    "To keep image pulls out of the deploy timing, the base deploy is preceded by an unwaited warm-up deploy of "
+    "the same app and version.",
+    [("sub", R, BASE_DEPLOY, WARMUP_DEPLOY)],
+    ["main", "deploy_app"],
+)
+
+variant(
+    "dg004-deploy-in-tier-loop", 1, ["DG004"],
+    "DG004: a deploy inside main's loop over the selected tiers (a loop that is not over the cold deps is unbounded)",
+    "For tier isolation, every tier after the first starts from an app reconverged at the version it is running, "
+    "in case an earlier tier's hooks scaled services down or edited the env.",
+    [
+        ("sub", R, TIER_LOG, TIER_LOG + """            if stage != stages[0]:
+                # Tier isolation: an earlier tier's hooks may have scaled
+                # services down or edited the env file. Reconverge the app at
+                # the version it is running before the next tier starts.
+                running = lifecycle.deployed_version(app) or base
+                deployed = deploy_app(app, running, recipe=recipe, timeout=cfg.deploy_timeout)
+"""),
+    ],
+    ["main", "deploy_app"],
+)
+
+variant(
+    "dg004-deploy-in-retry-loop", 1, ["DG004"],
+    "DG004: the base deploy wrapped in a for attempt in range(...) retry loop in main (a failed attempt can "
+    "already have been counted)",
+    "Converge timeouts on a busy swarm are usually transient, so the base deploy is retried up to three times.",
+    [
+        ("sub", R, BASE_DEPLOY, """        with timings.span("deploy"):
+            for attempt in range(1, 4):
+                try:
+                    deployed = deploy_app(app, base, recipe=recipe, timeout=cfg.deploy_timeout)
+                    break
+                except LifecycleError as exc:
+                    # A converge timeout on a busy swarm is usually transient.
+                    if attempt == 3:
+                        raise
+                    log.warning("BASE deploy attempt %d/3 failed (%s); retrying", attempt, exc)
+                    time.sleep(30)
+"""),
+    ],
+    ["main", "deploy_app"],
+)
+
+variant(
+    "dg004-redeploy-while-not-running", 1, ["DG004"],
+    "DG004: a while loop around a second base deploy in main (deploy again until every service runs)",
+    "Some recipes report converged before swarm has scheduled every service, so the base is deployed again "
+    "until all of them are running.",
+    [
+        ("sub", R, BASE_DEPLOY, BASE_DEPLOY + """            # Some recipes report converged before swarm has scheduled every
+            # service: deploy again until all of them are running.
+            while not lifecycle.is_deployed(app):
+                log.warning("BASE %s not fully running yet; deploying again", app)
+                deployed = deploy_app(app, base, recipe=recipe, timeout=cfg.deploy_timeout)
+"""),
+    ],
+    ["main", "deploy_app"],
+)
+
+variant(
+    "dg004-warm-deps-deployed", 1, ["DG004"],
+    "DG004: the live-warm branch of deploy_declared_deps no longer skips the deploy (continue removed), so warm "
+    "deps are deployed too: warm deps must cost 0",
+    "For isolation, every run gets a private copy of each dep; the warm instance is kept only so its images "
+    "stay cached on the node.",
+    [
+        ("sub", D, WARM_BRANCH, """        if is_live_warm(dep):
+            # The warm instance keeps the images hot on the node, but tests get
+            # a private copy so one run's data cannot leak into the next.
+            log.info("DEPS: %s is live-warm (%s); images cached, deploying a private copy", dep.label, canonical_app_name(dep.recipe))
+"""),
+    ],
+    ["deploy_declared_deps", "deploy_app"],
+)
+
+variant(
+    "dg004-warm-dep-refreshed-in-warm-branch", 1, ["DG004"],
+    "DG004: a deploy in the live-warm branch of deploy_declared_deps (not appended to the returned list), so a "
+    "warm dep costs 1 (the site is in harness.deps, so no DG002)",
+    "A warm instance that lags the declared version is rolled forward in place before it is reused.",
+    [
+        ("sub", D, WARM_BRANCH, """        if is_live_warm(dep):
+            # Reusing a warm instance that lags the declared version makes the
+            # run test against the wrong dep: roll it forward in place first.
+            canonical = canonical_app_name(dep.recipe)
+            if dep.version and lifecycle.deployed_version(canonical) != dep.version:
+                log.info("DEPS: %s is live-warm but behind; refreshing %s", dep.label, canonical)
+                deploy_app(canonical, dep.version, recipe=dep.recipe)
+            log.info("DEPS: %s is live-warm (%s); reused, not deployed", dep.label, canonical)
+            continue
+"""),
+    ],
+    ["deploy_declared_deps", "deploy_app"],
+)
+
+variant(
+    "dg004-dep-deployed-twice", 1, ["DG004"],
+    "DG004: two deploys per iteration of the loop over the cold deps (2 x N_cold_deps > N_cold_deps)",
+    "SSO deps only apply their OIDC env once the realm exists, so a dep with env is deployed a second time "
+    "after the first boot.",
+    [
+        ("sub", D, DEP_DEPLOY, DEP_DEPLOY + """            # SSO deps (keycloak & co.) only apply OIDC_* env once the realm
+            # exists: the first boot creates it, a second deploy applies the env.
+            if dep.env:
+                set_env(app, "CCCI_REALM_READY", "1")
+                deploy_app(app, version, recipe=dep.recipe)
+"""),
+    ],
+    ["deploy_declared_deps", "deploy_app"],
+)
+
+variant(
+    "dg004-deps-retried-after-failure", 1, ["DG004"],
+    "DG004: a call costs its callee's budget, and an except handler follows (part of) its try body: "
+    "deploy_declared_deps called again in the handler of its own DepDeployError (1 + 2 x N_cold_deps)",
+    "A dep that failed to converge usually comes up on a second try, so main tears down what exists and "
+    "deploys the deps once more.",
+    [
+        ("sub", R, DEPS_CALL, """            try:
+                deps_deployed = deps.deploy_declared_deps(cfg.run_id, declared)
+            except deps.DepDeployError as exc:
+                # A dep that failed to converge usually comes up on a second
+                # try (registry hiccup): tear down what exists and retry once.
+                log.warning("DEPS: %s; tearing down %s and retrying once", exc, exc.deployed)
+                deps.teardown_deps(cfg.run_id, exc.deployed)
+                try:
+                    deps_deployed = deps.deploy_declared_deps(cfg.run_id, declared)
+                except deps.DepDeployError as again:
+                    deps_deployed = again.deployed
+                    raise
+"""),
+    ],
+    ["main", "deploy_declared_deps"],
+)
+
+# ===========================================================================
+# DG005: the DG4.1 guard in main is missing or weakened
+# ===========================================================================
+
+GUARD = """    if deploy_count != expected_deploy_count:
+        log.error(
+            "DG4.1 FAIL: deploy-count %d != expected %d (1 base + %d cold deps): redundant or missing deploy",
+            deploy_count, expected_deploy_count, deps_deployed_count,
+        )
+        overall = 1
+"""
+GUARD_BLOCK = """    # The guard itself. deploy_count == -1 (file missing) always fails here.
+    # It deliberately does not tell "too many" from "too few": both mean the
+    # budget claim no longer describes what the run actually did.
+    sys.stdout.flush()
+""" + GUARD
+EXPECTED_LINE = "    expected_deploy_count = 1 + deps_deployed_count\n"
+WARM_EXCLUDED = """    # Warm deps excluded: a live-warm dep was reused as it was, not deployed,
+    # so it costs 0 and is NOT in deps_deployed (deploy_declared_deps returns
+    # only the deps it deployed cold).
+    deps_deployed_count = len(deps_deployed)
+"""
+READ_COUNT = """    try:
+        deploy_count = read_deploy_count(count_path)
+    except FileNotFoundError:
+        log.error("DG4.1: deploy-count file %s is missing", count_path)
+        deploy_count = -1
+        overall = overall or EXIT_FAIL
+"""
+MAIN_TAIL = 'if __name__ == "__main__":\n    sys.exit(main())\n'
+FINISHED_LOG = ('    log.info("cc-ci run %s finished: %s", cfg.run_id, "GREEN" if overall == EXIT_OK else f"RED ({overall})")\n'
+                "    return overall\n")
+
+variant(
+    "dg005-guard-deleted", 1, ["DG005"],
+    "DG005: the whole final guard block deleted; the count is still read and printed, and the setup-time check "
+    "(which only logs) is still there and must not pass for the guard",
+    "The RUN SUMMARY already prints deploy-count against the expected count, and a flaky count file turned green "
+    "runs red, so the hard failure is dropped.",
+    [("sub", R, GUARD_BLOCK, "    sys.stdout.flush()\n")],
+    ["main"],
+)
+
+variant(
+    "dg005-inequality-loosened", 1, ["DG005"],
+    "DG005: the exact check != loosened to > (a missing deploy no longer fails the run)",
+    "A missing base deploy already fails the run on its own, so the guard is narrowed to surplus deploys.",
+    [
+        ("sub", R, GUARD, """    if deploy_count > expected_deploy_count:
+        log.error(
+            "DG4.1 FAIL: deploy-count %d > expected %d (1 base + %d cold deps): redundant deploy",
+            deploy_count, expected_deploy_count, deps_deployed_count,
+        )
+        overall = 1
+"""),
+    ],
+    ["main"],
+)
+
+variant(
+    "dg005-only-missing-deploys", 1, ["DG005"],
+    "DG005: the exact check != narrowed to < (a surplus deploy no longer fails the run)",
+    "Surplus counts were blamed on abra retries being counted twice, so the guard only fails a run when a "
+    "counted deploy is missing.",
+    [
+        ("sub", R, GUARD, """    if deploy_count < expected_deploy_count:
+        log.error(
+            "DG4.1 FAIL: deploy-count %d < expected %d (1 base + %d cold deps): missing deploy",
+            deploy_count, expected_deploy_count, deps_deployed_count,
+        )
+        overall = 1
+"""),
+    ],
+    ["main"],
+)
+
+variant(
+    "dg005-tolerance-of-one", 1, ["DG005"],
+    "DG005: the exact check replaced by a tolerance (abs(deploy_count - expected_deploy_count) > 1)",
+    "To stop one flaky retried deploy from turning a run red, the guard allows the count to be off by one either way.",
+    [
+        ("sub", R, GUARD, """    # Allow one flaky retried deploy either way; more than that is a real problem.
+    if abs(deploy_count - expected_deploy_count) > 1:
+        log.error(
+            "DG4.1 FAIL: deploy-count %d, expected %d (1 base + %d cold deps) +-1: redundant or missing deploy",
+            deploy_count, expected_deploy_count, deps_deployed_count,
+        )
+        overall = 1
+"""),
+    ],
+    ["main"],
+)
+
+variant(
+    "dg005-constant-changed", 1, ["DG005"],
+    "DG005: the expected count's constant changed (2 + deps_deployed_count instead of 1 + deps_deployed_count)",
+    "Someone aligns the guard with plan B1's nominal budget 1 base + 1 upgrade + N, counting the in-place "
+    "upgrade as a deploy.",
+    [("sub", R, EXPECTED_LINE, "    # Plan B1: 1 base + 1 upgrade + N cold deps.\n    expected_deploy_count = 2 + deps_deployed_count\n")],
+    ["main"],
+)
+
+variant(
+    "dg005-expected-counts-declared-deps", 1, ["DG005"],
+    "DG005: the dep share taken from the declared deps (len(declared)) instead of the cold deps actually "
+    "deployed (len(deps_deployed)), so warm deps are budgeted a deploy",
+    "A cleanup argues whether a dep is warm is a property of the CI host, not of the recipe, and budgets one "
+    "deploy per declared dep.",
+    [
+        ("sub", R, WARM_EXCLUDED, """    # One deploy per declared dep: whether a dep is warm is a property of the
+    # CI host, not of the recipe, and the expected count should not depend on it.
+    deps_deployed_count = len(declared)
+"""),
+    ],
+    ["main"],
+)
+
+variant(
+    "dg005-failure-only-logs", 1, ["DG005"],
+    "DG005: the failure branch keeps the error log but no longer sets overall = 1",
+    "While flaky count files are investigated, a mismatch is reported in the log and the RUN SUMMARY but no "
+    "longer fails the run.",
+    [
+        ("sub", R, GUARD, """    if deploy_count != expected_deploy_count:
+        # Reported, not fatal, while the flaky count file is investigated.
+        log.error(
+            "DG4.1 FAIL: deploy-count %d != expected %d (1 base + %d cold deps): redundant or missing deploy",
+            deploy_count, expected_deploy_count, deps_deployed_count,
+        )
+"""),
+    ],
+    ["main"],
+)
+
+variant(
+    "dg005-failure-flag-never-returned", 1, ["DG005"],
+    "DG005: the failure flag is set on a variable (guard_status) that feeds the commit status but never reaches "
+    "return overall",
+    "A refactor gives the guard its own status for the commit status but forgets to fold it into overall.",
+    [
+        ("sub", R, GUARD, """    guard_status = EXIT_OK
+    if deploy_count != expected_deploy_count:
+        log.error(
+            "DG4.1 FAIL: deploy-count %d != expected %d (1 base + %d cold deps): redundant or missing deploy",
+            deploy_count, expected_deploy_count, deps_deployed_count,
+        )
+        guard_status = EXIT_FAIL
+"""),
+        ("sub", R, '        "success" if overall == EXIT_OK else "failure",\n',
+         '        "success" if overall == EXIT_OK and guard_status == EXIT_OK else "failure",\n'),
+    ],
+    ["main"],
+)
+
+variant(
+    "dg005-advisory-mode-resets-overall", 1, ["DG005"],
+    "DG005: overall reset to EXIT_OK after the guard on one path (CCCI_ADVISORY), so a mismatch can exit 0",
+    "Recipes being onboarded run in an advisory mode that reports failures but never blocks a merge.",
+    [
+        ("sub", R, FINISHED_LOG, """    if env_flag("CCCI_ADVISORY"):
+        # Advisory runs (recipes being onboarded) report but never block.
+        if overall != EXIT_OK:
+            log.warning("advisory run: exit status %d reported as 0", overall)
+        overall = EXIT_OK
+""" + FINISHED_LOG),
+    ],
+    ["main"],
+)
+
+variant(
+    "dg005-exit-zero", 1, ["DG005"],
+    "DG005: the script ends with main(); sys.exit(0), so the guard's status no longer reaches the process exit",
+    "Drone should always run the artifact upload step, and the verdict is in results.json and the commit status anyway.",
+    [
+        ("sub", R, MAIN_TAIL, """if __name__ == "__main__":
+    main()
+    # Drone must always run the artifact upload step; the verdict is in
+    # results.json and the commit status.
+    sys.exit(0)
+"""),
+    ],
+)
+
+variant(
+    "dg005-exit-status-dropped", 1, ["DG005"],
+    "DG005: main() called in a try/finally without sys.exit(main()), so the process exits 0 whatever main returns",
+    "Log handlers are flushed at exit with a try/finally, and the return value of main() is lost in the rewrite.",
+    [
+        ("sub", R, MAIN_TAIL, """if __name__ == "__main__":
+    try:
+        main()
+    finally:
+        logging.shutdown()
+"""),
+    ],
+)
+
+variant(
+    "dg005-count-from-constant", 1, ["DG005"],
+    "DG005: deploy_count computed from what main meant to deploy (1 + len(deps_deployed)) instead of read from "
+    "the counter file (CCCI_DEPLOY_COUNT_FILE via read_deploy_count)",
+    "The count file went missing on hosts whose results dir is on tmpfs, so the count is computed from what "
+    "the run deployed.",
+    [
+        ("sub", R, READ_COUNT, """    # The count file went missing on hosts whose results dir is on tmpfs and
+    # turned green runs red; what this run deployed is known here anyway.
+    deploy_count = 1 + len(deps_deployed)
+"""),
+    ],
+    ["main"],
+)
+
+variant(
+    "dg004-dg005-warmup-deploy-and-expected-bumped", 1, ["DG004", "DG005"],
+    "DG004 and DG005 together: a warm-up deploy added to main and the expected count bumped to 2 + "
+    "deps_deployed_count to keep the runtime guard green",
+    "The warm-up deploy turned every run red, so its author raised the expected count to match.",
+    [
+        ("sub", R, BASE_DEPLOY, WARMUP_DEPLOY),
+        ("sub", R, EXPECTED_LINE, "    # 1 warm-up + 1 base + the cold deps.\n    expected_deploy_count = 2 + deps_deployed_count\n"),
+    ],
+    ["main", "deploy_app"],
+)
+
+# ===========================================================================
 # DG006: WC5 promotion must detach the counter on every path before deploying
 # ===========================================================================
 
@@ -676,7 +1078,7 @@ WC5_TRY = """    try:
 """
 
 variant(
-    "dg006-pop-after-deploy", 1, ["DG006"],
+    "dg006-pop-after-deploy", 1, ["DG006", "DG004"],
     "DG006: the pop moved after the deploy (into a finally: clause)",
     "A tidy-up moves 'detach the counter' into a finally: so it also runs on failure, but now it runs after the deploy.",
     [
@@ -690,7 +1092,7 @@ variant(
 )
 
 variant(
-    "dg006-pop-in-one-branch", 1, ["DG006"],
+    "dg006-pop-in-one-branch", 1, ["DG006", "DG004"],
     "DG006: the pop happens on one branch of an if only; the other path deploys with the counter attached",
     "Someone reasons that only Drone runs have a live counter and guards the pop with a DRONE check.",
     [
@@ -703,7 +1105,7 @@ variant(
 )
 
 variant(
-    "dg006-pop-removed", 1, ["DG006"],
+    "dg006-pop-removed", 1, ["DG006", "DG004"],
     "DG006: the pop removed entirely",
     "Promotion runs after the guard has read the count, so a cleanup deletes the pop as 'redundant'.",
     [
@@ -713,7 +1115,7 @@ variant(
 )
 
 variant(
-    "dg006-pop-mistyped-key", 1, ["DG006"],
+    "dg006-pop-mistyped-key", 1, ["DG006", "DG004"],
     "DG006: the pop of a different (mistyped) variable name",
     "A rename of the variable in a comment-driven edit leaves the pop with a truncated key.",
     [
@@ -723,7 +1125,7 @@ variant(
 )
 
 variant(
-    "dg006-env-restored-before-deploy", 1, ["DG006"],
+    "dg006-env-restored-before-deploy", 1, ["DG006", "DG004"],
     "DG006: the variable is popped and then set back (os.environ[...] = saved) before the deploy",
     "results.json is rewritten after promotion and needs the path, so someone restores the variable, "
     "but does it before the deploy.",
@@ -1159,6 +1561,235 @@ variant(
     if checks:
         module_name, _, func = checks.partition(":")
         getattr(importlib.import_module(module_name), func)(ctx)
+"""),
+    ],
+)
+
+
+# ===========================================================================
+# clean refactors of the budget (DG004) and the guard (DG005)
+# ===========================================================================
+
+variant(
+    "clean-base-deploy-split-branches", 0, [],
+    "DG004 if/else takes the max: the base deploy split over two mutually exclusive branches in main, still one "
+    "deploy per run",
+    "For readability the base deploy names the version it deploys: the previous release on upgrade runs, "
+    "else the target.",
+    [
+        ("sub", R, BASE_DEPLOY, """        with timings.span("deploy"):
+            if want_upgrade and prev is not None:
+                # Upgrade run: start from the previous release; chaos_redeploy
+                # later moves this same app to the PR head in place.
+                deployed = deploy_app(app, prev, recipe=recipe, timeout=cfg.deploy_timeout)
+            else:
+                deployed = deploy_app(app, target, recipe=recipe, timeout=cfg.deploy_timeout)
+"""),
+    ],
+)
+
+variant(
+    "clean-guard-written-as-equality", 0, [],
+    "DG005 exact check written as == with the failure (overall = 1) in the else branch",
+    "The guard is rewritten to log a positive line on success as well.",
+    [
+        ("sub", R, GUARD, """    if deploy_count == expected_deploy_count:
+        log.info("DG4.1 ok: deploy-count %d == expected %d", deploy_count, expected_deploy_count)
+    else:
+        log.error(
+            "DG4.1 FAIL: deploy-count %d != expected %d (1 base + %d cold deps): redundant or missing deploy",
+            deploy_count, expected_deploy_count, deps_deployed_count,
+        )
+        overall = 1
+"""),
+    ],
+)
+
+variant(
+    "clean-deps-loop-as-comprehension", 0, [],
+    "DG004 loop over the cold deps written as a list comprehension over a filtered list "
+    "(cold = [d for d in declared if not is_live_warm(d)]) calling a helper that deploys once; the returned list "
+    "is the cold list",
+    "deploy_declared_deps is rewritten in a functional style: filter the cold deps, then deploy each with a helper.",
+    [
+        ("sub", D, '''# The only deploy_app( call site outside run_recipe_ci.py: one per cold dep.
+def deploy_declared_deps(run_id: str, declared: list[DeclaredDep]) -> list[str]:
+    """Bring up every declared dep; return the recipes deployed COLD.
+
+    Live-warm deps are reused (no deploy, cost 0); every other dep gets a fresh
+    per-run app and exactly one counted deploy. Feeds expected_deploy_count.
+    """
+    deployed: list[str] = []
+    for dep in declared:
+        if is_live_warm(dep):
+            log.info("DEPS: %s is live-warm (%s); reused, not deployed", dep.label, canonical_app_name(dep.recipe))
+            continue
+        app = dep_app_name(run_id, dep.recipe)
+        log.info("DEPS: %s is cold; deploying %s", dep.label, app)
+        try:
+            app_new(dep.recipe, app, version=dep.version)
+            for key, value in dep.env:
+                set_env(app, key, value)
+            secrets_generate(app)
+            version = dep.version or lifecycle.deployed_version(canonical_app_name(dep.recipe)) or "latest"
+            deploy_app(app, version, recipe=dep.recipe)
+        except LifecycleError as exc:
+            # The app may exist half-created: hand it to DEPS teardown too so
+            # nothing leaks, then let the orchestrator fail the run.
+            raise DepDeployError(dep.recipe, [*deployed, dep.recipe], exc) from exc
+        deployed.append(dep.recipe)
+        log.info("DEPS: %s up (%d cold so far)", app, len(deployed))
+    reused = [d.recipe for d in declared if d.recipe not in deployed]
+''', '''# The only deploy_app( call site outside run_recipe_ci.py: one per cold dep.
+def _deploy_cold(run_id: str, dep: DeclaredDep, cold: list[DeclaredDep]) -> str:
+    """Create, configure and deploy one cold dep (one counted deploy); return its recipe."""
+    app = dep_app_name(run_id, dep.recipe)
+    log.info("DEPS: %s is cold; deploying %s", dep.label, app)
+    try:
+        app_new(dep.recipe, app, version=dep.version)
+        for key, value in dep.env:
+            set_env(app, key, value)
+        secrets_generate(app)
+        version = dep.version or lifecycle.deployed_version(canonical_app_name(dep.recipe)) or "latest"
+        deploy_app(app, version, recipe=dep.recipe)
+    except LifecycleError as exc:
+        # Cold deps come up in order: this one (maybe half-created) and every
+        # one before it go to DEPS teardown, then the orchestrator fails the run.
+        upto = [d.recipe for d in cold[: cold.index(dep) + 1]]
+        raise DepDeployError(dep.recipe, upto, exc) from exc
+    log.info("DEPS: %s up", app)
+    return dep.recipe
+
+
+def deploy_declared_deps(run_id: str, declared: list[DeclaredDep]) -> list[str]:
+    """Bring up every declared dep; return the recipes deployed COLD.
+
+    Live-warm deps are reused (no deploy, cost 0); every other dep gets a fresh
+    per-run app and exactly one counted deploy. Feeds expected_deploy_count.
+    """
+    cold = [dep for dep in declared if not is_live_warm(dep)]
+    reused = [dep.recipe for dep in declared if dep not in cold]
+    for recipe in reused:
+        log.info("DEPS: %s is live-warm (%s); reused, not deployed", recipe, canonical_app_name(recipe))
+    deployed = [_deploy_cold(run_id, dep, cold) for dep in cold]
+'''),
+    ],
+)
+
+variant(
+    "clean-extra-logging", 0, [],
+    "precision: extra log lines and prints around the base deploy, the dep deploys and the guard (an else branch "
+    "that only logs), and log strings that mention deploy_app(",
+    "Debugging a slow run, a developer adds budget bookkeeping to the logs and the RUN SUMMARY.",
+    [
+        ("sub", R, BASE_DEPLOY, """        log.info("BASE deploy: 1 of this run's budget of %d (1 + %d cold deps)", 1 + len(deps_deployed), len(deps_deployed))
+""" + BASE_DEPLOY + """        print(f"deployed base {app} @ {base}", flush=True)
+"""),
+        ("sub", R, '    print(f"  deps deployed: {deps_deployed}")\n', '''    print(f"  deps deployed: {deps_deployed}")
+    print(f"  budget: 1 base + {deps_deployed_count} cold dep(s); warm reused: "
+          f"{[d.recipe for d in declared if d.recipe not in deps_deployed]}")
+'''),
+        ("sub", R, GUARD, GUARD + """        print(f"  DG4.1: FAIL ({deploy_count} != {expected_deploy_count})", flush=True)
+    else:
+        log.info("DG4.1 ok: deploy-count %d == expected %d", deploy_count, expected_deploy_count)
+        print("  DG4.1: ok", flush=True)
+"""),
+        ("sub", D, DEP_DEPLOY, """            log.debug("DEPS: deploy_app(%s, %s) for cold dep #%d", app, version, len(deployed) + 1)
+""" + DEP_DEPLOY),
+    ],
+)
+
+variant(
+    "clean-guard-in-helper", 0, [],
+    "DG005 interprocedural: the guard moved into check_deploy_budget(deploy_count, expected) -> int, whose result "
+    "is folded into overall (overall = check_deploy_budget(...) or overall)",
+    "The guard is extracted into a helper so it can be unit-tested on its own.",
+    [
+        ("sub", R, '''def read_deploy_count(path: Path) -> int:
+    """Number of counted deploys: one non-empty line per ``_record_deploy(``."""
+    with path.open(encoding="utf-8") as fh:
+        return sum(1 for line in fh if line.strip())
+''', '''def read_deploy_count(path: Path) -> int:
+    """Number of counted deploys: one non-empty line per ``_record_deploy(``."""
+    with path.open(encoding="utf-8") as fh:
+        return sum(1 for line in fh if line.strip())
+
+
+def check_deploy_budget(deploy_count: int, expected: int) -> int:
+    """DG4.1: EXIT_FAIL unless exactly ``expected`` deploys were counted.
+
+    deploy_count == -1 (file missing) always fails. It deliberately does not
+    tell "too many" from "too few": both mean the budget claim no longer
+    describes what the run actually did.
+    """
+    if deploy_count != expected:
+        log.error("DG4.1 FAIL: deploy-count %d != expected %d: redundant or missing deploy", deploy_count, expected)
+        return EXIT_FAIL
+    log.info("DG4.1 ok: deploy-count %d", deploy_count)
+    return EXIT_OK
+'''),
+        ("sub", R, GUARD_BLOCK, """    # The guard itself (see check_deploy_budget).
+    sys.stdout.flush()
+    overall = check_deploy_budget(deploy_count, expected_deploy_count) or overall
+"""),
+    ],
+)
+
+variant(
+    "clean-expected-count-helper", 0, [],
+    "DG005 interprocedural: expected_deploy_count = deploy_budget(deps_deployed), a helper that returns "
+    "1 + len(deps_deployed), also used by the setup check and the partial results",
+    "The budget formula, written out in three places in main, is given one name.",
+    [
+        ("sub", R, MAIN_HDR, '''def deploy_budget(deps_deployed: list[str]) -> int:
+    """Phase-2b budget: 1 base deploy + 1 per dep deployed cold (warm deps cost 0)."""
+    return 1 + len(deps_deployed)
+
+
+''' + MAIN_HDR),
+        ("sub", R, """        if setup_count != 1 + len(deps_deployed):
+            log.error("DG4.1 (setup): %d deploys so far, expected %d", setup_count, 1 + len(deps_deployed))
+""", """        if setup_count != deploy_budget(deps_deployed):
+            log.error("DG4.1 (setup): %d deploys so far, expected %d", setup_count, deploy_budget(deps_deployed))
+"""),
+        ("sub", R, "                    expected_deploy_count=1 + len(deps_deployed),\n",
+         "                    expected_deploy_count=deploy_budget(deps_deployed),\n"),
+        ("sub", R, EXPECTED_LINE, "    expected_deploy_count = deploy_budget(deps_deployed)\n"),
+    ],
+)
+
+variant(
+    "clean-early-return-nothing-to-run", 0, [],
+    "DG004/DG005 paths: an early return EXIT_OK before any deploy (and before the counter exists) ends a path "
+    "that made no deploy, so it needs no guard",
+    "When only the upgrade tier was selected and there is no previous release, nothing is left to test, so the "
+    "run stops before spending a deploy.",
+    [
+        ("sub", R, '    log.info("BASE %s (target %s, head %s, upgrade %s)", base, target, head[:8], "on" if prev else "off")\n',
+         '''    log.info("BASE %s (target %s, head %s, upgrade %s)", base, target, head[:8], "on" if prev else "off")
+    if not stages:
+        # Only the upgrade tier was selected and there is no previous release:
+        # nothing is left to test, so do not spend a deploy on it.
+        log.warning("no tier left to run; not deploying %s", recipe)
+        return EXIT_OK
+'''),
+    ],
+)
+
+variant(
+    "clean-promote-deps-canonical-in-loop", 0, [],
+    "DG004 exemption: promote_canonical (exempt, cost 0) called in a loop over the declared deps after the guard; "
+    "0 deploys per iteration stays 0",
+    "After a green default-branch run, the warm instances of the cold deps are rolled forward to the versions "
+    "the run just tested with.",
+    [
+        ("sub", R, """            promote_canonical(recipe, target, timeout=cfg.deploy_timeout)
+""", """            promote_canonical(recipe, target, timeout=cfg.deploy_timeout)
+            # The cold deps ran at their declared versions and passed with the
+            # recipe: roll their warm instances forward to them as well.
+            for dep in declared:
+                if dep.recipe in deps_deployed and dep.version:
+                    promote_canonical(dep.recipe, dep.version, timeout=cfg.deploy_timeout)
 """),
     ],
 )

@@ -1,0 +1,876 @@
+//! The static deploy budget: how many counted deploys one run can make, as a formula
+//! `base + per_dep × N_cold_deps`, derived from the flow skeletons and the call graph.
+//!
+//! A sequence adds; branches take the maximum; a loop in a dep-site function whose every
+//! iteration deploys exactly as often as it records a cold dep (appends to the list the
+//! function returns) costs `N_cold_deps`; any other loop around a deploy is unbounded;
+//! `return`, `raise` and `sys.exit` end a path; a call costs its callee's budget. A call to
+//! the sink that returns normally is one deploy (one that raises is not counted: the counter
+//! runs when the deploy succeeded). An exempt deploy that DG006 proves detached costs 0.
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fmt;
+
+use super::Analysis;
+use super::must_precede::{MustPrecede, Requirement};
+use crate::facts::{Block, Call, Expr, ScopeIdx, Step};
+use crate::project::{EdgeKind, FileIdx, Site, Target};
+
+/// Deploy sites kept per cost, for witnesses.
+const MAX_WITNESS_SITES: usize = 12;
+
+/// `base + per_dep × N_cold_deps`, or unbounded, with the deploy sites that make it up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cost {
+    pub base: u32,
+    pub per_dep: u32,
+    pub unbounded: Option<(Site, String)>,
+    /// Deploy sites on the costliest path, with `×N` for those in the cold-deps loop.
+    pub sites: Vec<(Site, bool)>,
+}
+
+impl Cost {
+    /// The policy's budget: `base + N_cold_deps`.
+    pub fn limit(base: u32) -> Cost {
+        Cost {
+            base,
+            per_dep: 1,
+            unbounded: None,
+            sites: Vec::new(),
+        }
+    }
+
+    pub fn zero() -> Cost {
+        Cost {
+            base: 0,
+            per_dep: 0,
+            unbounded: None,
+            sites: Vec::new(),
+        }
+    }
+
+    fn deploy(site: Site) -> Cost {
+        Cost {
+            base: 1,
+            sites: vec![(site, false)],
+            ..Cost::zero()
+        }
+    }
+
+    fn unbounded(site: Site, reason: String) -> Cost {
+        Cost {
+            unbounded: Some((site, reason)),
+            ..Cost::zero()
+        }
+    }
+
+    pub fn is_zero(&self) -> bool {
+        self.base == 0 && self.per_dep == 0 && self.unbounded.is_none()
+    }
+
+    fn plus(&self, other: &Cost) -> Cost {
+        let mut sites = self.sites.clone();
+        sites.extend(other.sites.iter().cloned());
+        sites.truncate(MAX_WITNESS_SITES);
+        Cost {
+            base: self.base.saturating_add(other.base),
+            per_dep: self.per_dep.saturating_add(other.per_dep),
+            unbounded: self.unbounded.clone().or_else(|| other.unbounded.clone()),
+            sites,
+        }
+    }
+
+    /// An upper bound of both (componentwise).
+    fn max(&self, other: &Cost) -> Cost {
+        if self.unbounded.is_some() {
+            return self.clone();
+        }
+        if other.unbounded.is_some() {
+            return other.clone();
+        }
+        let bigger = if (other.per_dep, other.base) > (self.per_dep, self.base) {
+            other
+        } else {
+            self
+        };
+        Cost {
+            base: self.base.max(other.base),
+            per_dep: self.per_dep.max(other.per_dep),
+            unbounded: None,
+            sites: bigger.sites.clone(),
+        }
+    }
+
+    /// At most `base` deploys per cold dep: `base × N_cold_deps`.
+    fn per_cold_dep(&self, site: Site) -> Cost {
+        if self.unbounded.is_some() {
+            return self.clone();
+        }
+        if self.per_dep > 0 {
+            return Cost::unbounded(site, "a loop over the cold deps inside another one".into());
+        }
+        Cost {
+            base: 0,
+            per_dep: self.base,
+            unbounded: None,
+            sites: self.sites.iter().map(|(s, _)| (*s, true)).collect(),
+        }
+    }
+
+    /// Whether this cost fits within `limit`.
+    pub fn within(&self, limit: &Cost) -> bool {
+        self.unbounded.is_none() && self.base <= limit.base && self.per_dep <= limit.per_dep
+    }
+}
+
+impl fmt::Display for Cost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.unbounded.is_some() {
+            return write!(f, "unbounded");
+        }
+        let deps = match self.per_dep {
+            0 => None,
+            1 => Some("N_cold_deps".to_string()),
+            n => Some(format!("{n} × N_cold_deps")),
+        };
+        match (self.base, deps) {
+            (base, None) => write!(f, "{base}"),
+            (0, Some(deps)) => write!(f, "{deps}"),
+            (base, Some(deps)) => write!(f, "{base} + {deps}"),
+        }
+    }
+}
+
+/// The ways control leaves a block, with the worst cost of each.
+#[derive(Clone, Debug, Default)]
+struct Paths {
+    /// Falls through to the next statement.
+    fall: Option<Cost>,
+    /// `break`/`continue`: leaves the current loop iteration.
+    jump: Option<Cost>,
+    /// `return`.
+    ret: Option<Cost>,
+    /// An exception (including `sys.exit`).
+    raise: Option<Cost>,
+}
+
+fn add(a: &Option<Cost>, b: &Option<Cost>) -> Option<Cost> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.plus(b)),
+        _ => None,
+    }
+}
+
+fn max(a: &Option<Cost>, b: &Option<Cost>) -> Option<Cost> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (Some(x), None) | (None, Some(x)) => Some(x.clone()),
+        (None, None) => None,
+    }
+}
+
+impl Paths {
+    fn fall(cost: Cost) -> Paths {
+        Paths {
+            fall: Some(cost),
+            ..Paths::default()
+        }
+    }
+
+    fn then(&self, next: &Paths) -> Paths {
+        Paths {
+            fall: add(&self.fall, &next.fall),
+            jump: max(&self.jump, &add(&self.fall, &next.jump)),
+            ret: max(&self.ret, &add(&self.fall, &next.ret)),
+            raise: max(&self.raise, &add(&self.fall, &next.raise)),
+        }
+    }
+
+    fn or(&self, other: &Paths) -> Paths {
+        Paths {
+            fall: max(&self.fall, &other.fall),
+            jump: max(&self.jump, &other.jump),
+            ret: max(&self.ret, &other.ret),
+            raise: max(&self.raise, &other.raise),
+        }
+    }
+
+    /// The worst cost of leaving by any way.
+    fn worst(&self) -> Cost {
+        [&self.fall, &self.jump, &self.ret, &self.raise]
+            .into_iter()
+            .fold(None, |acc: Option<Cost>, c| max(&acc, c))
+            .unwrap_or_else(Cost::zero)
+    }
+
+    /// What a caller sees: a normal return (fall or `return`), or an exception.
+    fn as_call(&self) -> Paths {
+        Paths {
+            fall: max(&self.fall, &self.ret),
+            jump: None,
+            ret: None,
+            raise: self.raise.clone(),
+        }
+    }
+}
+
+/// How the deps code records a cold dep: appends to the list it returns.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Count deploys.
+    Budget,
+    /// Count deploys on paths through the warm branch only.
+    Warm,
+}
+
+pub struct Budget<'a, 'p> {
+    analysis: &'a Analysis<'p>,
+    /// Outgoing edges by (node, call site).
+    edges_at: HashMap<(usize, Site), Vec<usize>>,
+    /// Exempt deploy sites proven detached by DG006's analysis.
+    exempt_detached: HashSet<Site>,
+    dep_functions: BTreeSet<usize>,
+    warm_checks: BTreeSet<usize>,
+    memo: RefCell<HashMap<(usize, bool), Paths>>,
+    active: RefCell<HashSet<(usize, bool)>>,
+    recursive: RefCell<HashSet<usize>>,
+}
+
+impl<'a, 'p> Budget<'a, 'p> {
+    pub fn new(analysis: &'a Analysis<'p>) -> Budget<'a, 'p> {
+        let mut edges_at: HashMap<(usize, Site), Vec<usize>> = HashMap::new();
+        for (i, edge) in analysis.graph.edges.iter().enumerate() {
+            edges_at.entry((edge.from, edge.site)).or_default().push(i);
+        }
+        let mut exempt_detached = HashSet::new();
+        for site in analysis
+            .deploy_sites
+            .iter()
+            .filter(|s| s.exempt_rule.is_some())
+        {
+            let rule = &analysis.policy.exempt[site.exempt_rule.unwrap_or_default()];
+            let edge = &analysis.graph.edges[site.edge];
+            let func = analysis.graph.node_func[edge.from];
+            let checker = MustPrecede::new(
+                analysis.project,
+                &analysis.evaluator,
+                Requirement {
+                    after: &rule.after,
+                    key: rule.key.as_deref(),
+                },
+            );
+            let scope = analysis.project.func_scope(func);
+            if let Some(index) = scope.calls.iter().position(|c| c.range == edge.site.range)
+                && checker.states_at_calls(func).get(&index) == Some(&true)
+            {
+                exempt_detached.insert(edge.site);
+            }
+        }
+        let dep_functions = analysis
+            .policy
+            .sites
+            .iter()
+            .filter(|r| r.kind == crate::policy::SiteKind::Dep)
+            .flat_map(|r| r.functions.iter())
+            .flat_map(|p| super::analysis::functions_matching(analysis.project, p))
+            .collect();
+        let warm_checks = analysis
+            .policy
+            .budget
+            .warm_check
+            .iter()
+            .flat_map(|p| super::analysis::functions_matching(analysis.project, p))
+            .collect();
+        Budget {
+            analysis,
+            edges_at,
+            exempt_detached,
+            dep_functions,
+            warm_checks,
+            memo: RefCell::new(HashMap::new()),
+            active: RefCell::new(HashSet::new()),
+            recursive: RefCell::new(HashSet::new()),
+        }
+    }
+
+    /// The worst number of counted deploys one call of `node` can make.
+    pub fn of(&self, node: usize) -> Cost {
+        self.paths(node).worst()
+    }
+
+    fn paths(&self, node: usize) -> Paths {
+        let key = (node, false);
+        if let Some(paths) = self.memo.borrow().get(&key) {
+            return paths.clone();
+        }
+        if !self.active.borrow_mut().insert(key) {
+            // Recursion: counted once here; a recursive function that deploys is unbounded.
+            self.recursive.borrow_mut().insert(node);
+            return Paths::fall(Cost::zero());
+        }
+        let func = self.analysis.graph.node_func[node];
+        let info = &self.analysis.project.funcs[func];
+        let scope = self.analysis.project.scope(info.file, info.scope);
+        let mut paths = self.block(node, info.file, info.scope, &scope.flow, Mode::Budget);
+        if scope.flow_truncated {
+            let site = self.analysis.definition_site(node);
+            paths = paths.then(&Paths::fall(Cost::unbounded(
+                site,
+                "code nested too deeply to follow".into(),
+            )));
+        }
+        self.active.borrow_mut().remove(&key);
+        if self.recursive.borrow().contains(&node) && !paths.worst().is_zero() {
+            let site = self.analysis.definition_site(node);
+            let reason = format!(
+                "{} deploys and calls itself recursively",
+                self.analysis.name(node)
+            );
+            paths = Paths::fall(Cost::unbounded(site, reason));
+        }
+        self.memo.borrow_mut().insert(key, paths.clone());
+        paths
+    }
+
+    fn block(
+        &self,
+        node: usize,
+        file: FileIdx,
+        scope: ScopeIdx,
+        block: &Block,
+        mode: Mode,
+    ) -> Paths {
+        let mut paths = Paths::fall(Cost::zero());
+        for step in block {
+            if paths.fall.is_none() {
+                break;
+            }
+            let next = self.step(node, file, scope, step, mode);
+            paths = paths.then(&next);
+        }
+        paths
+    }
+
+    fn step(&self, node: usize, file: FileIdx, scope: ScopeIdx, step: &Step, mode: Mode) -> Paths {
+        let zero = || Paths::fall(Cost::zero());
+        match step {
+            Step::Call(index) => self.call(node, file, scope, *index),
+            Step::If {
+                branches,
+                exhaustive,
+                condition_calls,
+                condition,
+                ..
+            } => {
+                let warm = mode == Mode::Warm && self.is_warm_check(file, scope, condition_calls);
+                if warm {
+                    // Only the branch where the dep is live-warm.
+                    let negated = matches!(condition, Some(Expr::Not(_)));
+                    return match (negated, branches.first(), branches.get(1)) {
+                        (false, Some(then), _) => self.block(node, file, scope, then, mode),
+                        (true, _, Some(orelse)) => self.block(node, file, scope, orelse, mode),
+                        _ => zero(),
+                    };
+                }
+                let mut paths = if *exhaustive {
+                    Paths::default()
+                } else {
+                    zero()
+                };
+                for branch in branches {
+                    paths = paths.or(&self.block(node, file, scope, branch, mode));
+                }
+                paths
+            }
+            Step::Loop {
+                body,
+                orelse,
+                infinite,
+                range,
+                ..
+            } => {
+                let site = Site {
+                    file,
+                    range: *range,
+                };
+                let inner = self.block(node, file, scope, body, mode);
+                let iteration = max(&inner.fall, &inner.jump).unwrap_or_else(Cost::zero);
+                // Everything the iterations can deploy, however the loop is left.
+                let all = if iteration.is_zero() {
+                    Cost::zero()
+                } else if iteration.unbounded.is_some() {
+                    iteration
+                } else {
+                    match self.cold_deps_loop(node, file, scope, body, &iteration, site) {
+                        Ok(per_dep) => per_dep,
+                        Err(reason) => Cost::unbounded(site, reason),
+                    }
+                };
+                let leaving = Paths {
+                    ret: add(&Some(all.clone()), &inner.ret),
+                    raise: add(&Some(all.clone()), &inner.raise),
+                    ..Paths::default()
+                };
+                // `while True:` without `break` never falls through.
+                let fall = if *infinite && inner.jump.is_none() {
+                    None
+                } else {
+                    Some(all)
+                };
+                Paths {
+                    fall,
+                    ..Paths::default()
+                }
+                .then(&self.block(node, file, scope, orelse, mode))
+                .or(&leaving)
+            }
+            Step::Try {
+                body,
+                handlers,
+                orelse,
+                finally,
+            } => {
+                let body = self.block(node, file, scope, body, mode);
+                let normal = Paths {
+                    fall: body.fall.clone(),
+                    ..Paths::default()
+                }
+                .then(&self.block(node, file, scope, orelse, mode));
+                // Exceptions not caught here still propagate (the handlers may not match).
+                let mut paths = Paths {
+                    fall: None,
+                    ..body.clone()
+                }
+                .or(&normal);
+                if let Some(entry) = &body.raise {
+                    for handler in handlers {
+                        paths = paths.or(&Paths::fall(entry.clone())
+                            .then(&self.block(node, file, scope, handler, mode)));
+                    }
+                }
+                let finally = self.block(node, file, scope, finally, mode);
+                let through = |c: &Option<Cost>| add(c, &finally.fall);
+                Paths {
+                    fall: through(&paths.fall),
+                    jump: through(&paths.jump),
+                    ret: max(&through(&paths.ret), &add(&paths.fall, &finally.ret)),
+                    raise: max(&through(&paths.raise), &add(&paths.fall, &finally.raise)),
+                }
+            }
+            Step::Return(..) => Paths {
+                ret: Some(Cost::zero()),
+                ..Paths::default()
+            },
+            Step::Raise(_) => Paths {
+                raise: Some(Cost::zero()),
+                ..Paths::default()
+            },
+            Step::Break | Step::Continue => Paths {
+                jump: Some(Cost::zero()),
+                ..Paths::default()
+            },
+            Step::Opaque(range) => Paths::fall(Cost::unbounded(
+                Site {
+                    file,
+                    range: *range,
+                },
+                "code nested too deeply to follow".into(),
+            )),
+            Step::Store { .. } | Step::Delete { .. } | Step::Bind { .. } => zero(),
+        }
+    }
+
+    fn call(&self, node: usize, file: FileIdx, scope: ScopeIdx, index: usize) -> Paths {
+        let call = &self.analysis.project.scope(file, scope).calls[index];
+        let site = Site {
+            file,
+            range: call.range,
+        };
+        if self.exits(file, scope, call) {
+            return Paths {
+                raise: Some(Cost::zero()),
+                ..Paths::default()
+            };
+        }
+        if self.exempt_detached.contains(&site) {
+            // The exempt deploy, with the counter detached: outside the budget, including
+            // when it goes through a wrapper.
+            return Paths {
+                fall: Some(Cost::zero()),
+                raise: Some(Cost::zero()),
+                ..Paths::default()
+            };
+        }
+        // The call itself may raise before it does anything.
+        let mut paths = Paths {
+            raise: Some(Cost::zero()),
+            ..Paths::default()
+        };
+        let mut any_target = false;
+        for &edge_index in self
+            .edges_at
+            .get(&(node, site))
+            .map_or(&[][..], Vec::as_slice)
+        {
+            let edge = &self.analysis.graph.edges[edge_index];
+            any_target = true;
+            let target = if self.analysis.sinks.contains(&edge.to) {
+                if self.exempt_detached.contains(&site) {
+                    Paths::fall(Cost::zero())
+                } else {
+                    Paths::fall(Cost::deploy(site))
+                }
+            } else {
+                let callee = self.paths(edge.to).as_call();
+                match &edge.kind {
+                    // Handed to library code: it may run any number of times, or never.
+                    EdgeKind::PassedTo(receiver) if !callee.worst().is_zero() => {
+                        Paths::fall(Cost::unbounded(
+                            site,
+                            format!(
+                                "a deploying function is handed to `{receiver}`, which may call it any number of times"
+                            ),
+                        ))
+                    }
+                    EdgeKind::PassedTo(_) => Paths::fall(Cost::zero()),
+                    _ => callee,
+                }
+            };
+            paths = paths.or(&target);
+        }
+        if !any_target {
+            paths = paths.or(&Paths::fall(Cost::zero()));
+        }
+        let cost = paths.fall.clone().unwrap_or_else(Cost::zero);
+        if let Some(comprehension) = &call.comprehension {
+            if cost.is_zero() {
+                return paths.or(&Paths::fall(Cost::zero()));
+            }
+            // One element per iteration: a comprehension that deploys once per element and
+            // is the list the deps code returns costs N_cold_deps.
+            let returns_it = self.returned_list(node).is_some_and(|names| {
+                comprehension.returned
+                    || comprehension
+                        .assigned_to
+                        .as_ref()
+                        .is_some_and(|n| names.contains(n))
+            });
+            let per = if returns_it
+                && self
+                    .dep_functions
+                    .contains(&self.analysis.graph.node_func[node])
+                && cost.base <= 1
+                && cost.per_dep == 0
+            {
+                cost.per_cold_dep(site)
+            } else {
+                Cost::unbounded(
+                    site,
+                    "a deploy inside a comprehension that is not the list of cold deps".into(),
+                )
+            };
+            return Paths {
+                fall: Some(per),
+                raise: paths.raise.clone(),
+                ..Paths::default()
+            };
+        }
+        if !call.certain {
+            paths = paths.or(&Paths::fall(Cost::zero()));
+        }
+        paths
+    }
+
+    /// `sys.exit(...)`, `os._exit(...)`, `exit()`, `quit()`: the path ends.
+    fn exits(&self, file: FileIdx, scope: ScopeIdx, call: &Call) -> bool {
+        let targets = self
+            .analysis
+            .evaluator
+            .call_targets(file, scope, &call.callee);
+        !targets.is_empty()
+            && targets.iter().all(|t| {
+                matches!(t, Target::External(name) if matches!(name.as_str(), "sys.exit" | "os._exit" | "<builtin>.exit" | "<builtin>.quit"))
+            })
+    }
+
+    fn is_warm_check(&self, file: FileIdx, scope: ScopeIdx, calls: &[usize]) -> bool {
+        let project_calls = &self.analysis.project.scope(file, scope).calls;
+        calls.iter().any(|&i| {
+            self.analysis
+                .evaluator
+                .call_targets(file, scope, &project_calls[i].callee)
+                .iter()
+                .any(|t| matches!(t, Target::Func { func, .. } if self.warm_checks.contains(func)))
+        })
+    }
+
+    /// The names of the lists a deps function returns (`return deployed`).
+    fn returned_list(&self, node: usize) -> Option<Vec<String>> {
+        let func = self.analysis.graph.node_func[node];
+        let returns = &self.analysis.project.func_scope(func).returns;
+        let names: Vec<String> = returns
+            .iter()
+            .filter_map(|r| {
+                if let Expr::Name(n) = r {
+                    Some(n.clone())
+                } else {
+                    None
+                }
+            })
+            .collect();
+        (!names.is_empty() && names.len() == returns.len()).then_some(names)
+    }
+
+    /// A `for` loop in a dep-site function that deploys exactly once per cold dep it
+    /// records: every iteration appends to the returned list as often as it deploys, the
+    /// list starts empty and grows nowhere else, and the live-warm branch deploys nothing.
+    fn cold_deps_loop(
+        &self,
+        node: usize,
+        file: FileIdx,
+        scope: ScopeIdx,
+        body: &Block,
+        iteration: &Cost,
+        site: Site,
+    ) -> Result<Cost, String> {
+        let func = self.analysis.graph.node_func[node];
+        if !self.dep_functions.contains(&func) {
+            return Err("a deploy inside a loop that is not the loop over the cold deps (it runs any number of times)".into());
+        }
+        if iteration.per_dep > 0 {
+            return Err("a loop over the cold deps inside another loop".into());
+        }
+        let Some(lists) = self.returned_list(node) else {
+            return Err(format!(
+                "{} deploys in a loop but does not return the list of cold deps it deployed",
+                self.analysis.name(node)
+            ));
+        };
+        let facts = self.analysis.project.func_scope(func);
+        let shown = lists.join("`/`");
+        for list in &lists {
+            let starts_empty = facts
+                .bindings
+                .iter()
+                // (`.append` stores are recorded as bindings without a range; they are
+                // counted below.)
+                .filter(|b| &b.name == list && b.range != crate::facts::TextRange::default())
+                .all(|b| matches!(&b.value, Expr::Container(items) if items.is_empty()));
+            if !starts_empty {
+                return Err(format!(
+                    "`{list}`, the list of cold deps, does not start empty"
+                ));
+            }
+        }
+        let (deploys_minus_appends, appends_minus_deploys) =
+            self.net(node, file, scope, body, &lists);
+        if deploys_minus_appends > 0 {
+            return Err(format!(
+                "an iteration can deploy without recording the dep in `{shown}`, so deploys can exceed N_cold_deps"
+            ));
+        }
+        if appends_minus_deploys > 0 {
+            return Err(format!(
+                "an iteration can record a dep in `{shown}` without deploying it, so N_cold_deps overcounts"
+            ));
+        }
+        let appends = facts
+            .calls
+            .iter()
+            .filter(|c| is_append_to(c, &lists))
+            .count();
+        if appends > self.count_appends(body, file, scope, &lists) {
+            return Err(format!(
+                "`{shown}` also grows outside the deploy loop, so N_cold_deps overcounts"
+            ));
+        }
+        if !self.warm_checks.is_empty() {
+            let warm = self.block(node, file, scope, body, Mode::Warm);
+            let warm_cost = max(&warm.fall, &warm.jump).unwrap_or_else(Cost::zero);
+            if !warm_cost.is_zero() {
+                return Err(format!(
+                    "a live-warm dep can still be deployed in this loop ({warm_cost} on the warm path); warm deps must cost 0"
+                ));
+            }
+            if !self.calls_warm_check(file, scope, body) {
+                return Err(
+                    "the loop never asks whether a dep is live-warm, so warm deps are deployed too"
+                        .into(),
+                );
+            }
+        }
+        Ok(iteration.per_cold_dep(site))
+    }
+
+    fn calls_warm_check(&self, file: FileIdx, scope: ScopeIdx, body: &Block) -> bool {
+        let mut found = false;
+        walk_calls(body, &mut |i| {
+            found |= self.is_warm_check(file, scope, &[i])
+        });
+        found
+    }
+
+    /// Over all paths through one iteration: max(deploys − appends), max(appends − deploys).
+    fn net(
+        &self,
+        node: usize,
+        file: FileIdx,
+        scope: ScopeIdx,
+        body: &Block,
+        lists: &[String],
+    ) -> (i64, i64) {
+        let calls = &self.analysis.project.scope(file, scope).calls;
+        let weight = |index: usize, sign: i64| -> i64 {
+            if is_append_to(&calls[index], lists) {
+                return -sign;
+            }
+            let paths = self.call(node, file, scope, index);
+            let cost = paths.fall.unwrap_or_else(Cost::zero);
+            if cost.unbounded.is_some() || cost.per_dep > 0 {
+                return i64::MAX / 4;
+            }
+            sign * i64::from(cost.base)
+        };
+        (
+            net_max(body, &|i| weight(i, 1)),
+            net_max(body, &|i| weight(i, -1)),
+        )
+    }
+
+    fn count_appends(
+        &self,
+        body: &Block,
+        file: FileIdx,
+        scope: ScopeIdx,
+        lists: &[String],
+    ) -> usize {
+        let calls = &self.analysis.project.scope(file, scope).calls;
+        let mut count = 0;
+        walk_calls(body, &mut |i| {
+            if is_append_to(&calls[i], lists) {
+                count += 1;
+            }
+        });
+        count
+    }
+}
+
+fn is_append_to(call: &Call, lists: &[String]) -> bool {
+    matches!(&call.callee, Expr::Attr(object, method) if method == "append" && matches!(object.as_ref(), Expr::Name(n) if lists.contains(n)))
+}
+
+/// The largest sum of call weights over the paths that complete one loop iteration
+/// (reach its end, `break`, `continue` or `return`). Paths that raise are failed runs: the
+/// exception leaves the deps code. A handler that swallows an exception starts from the
+/// worst prefix before a call (the call that raised did not complete).
+fn net_max(block: &Block, weight: &dyn Fn(usize) -> i64) -> i64 {
+    const HUGE: i64 = i64::MAX / 4;
+    /// (falls through, worst completed-and-left, worst prefix at a raise point)
+    fn walk(block: &Block, weight: &dyn Fn(usize) -> i64, start: i64) -> (Option<i64>, i64, i64) {
+        let mut fall = Some(start);
+        let mut left = i64::MIN;
+        let mut raising = i64::MIN;
+        for step in block {
+            let Some(current) = fall else { break };
+            match step {
+                Step::Call(i) => {
+                    raising = raising.max(current);
+                    fall = Some(current.saturating_add(weight(*i)));
+                }
+                Step::If {
+                    branches,
+                    exhaustive,
+                    ..
+                } => {
+                    let mut next = if *exhaustive { None } else { Some(current) };
+                    for branch in branches {
+                        let (f, l, r) = walk(branch, weight, current);
+                        next = next.max(f).or(next).or(f);
+                        left = left.max(l);
+                        raising = raising.max(r);
+                    }
+                    fall = next;
+                }
+                Step::Loop { body, orelse, .. } => {
+                    let (f, l, r) = walk(body, weight, 0);
+                    // A nested loop that changes the balance cannot be bounded per iteration.
+                    let per = f.unwrap_or(i64::MIN).max(l);
+                    let after = if per > 0 { HUGE } else { current };
+                    raising = raising.max(current.saturating_add(r.max(0)));
+                    let (of, ol, or) = walk(orelse, weight, after);
+                    left = left.max(ol);
+                    raising = raising.max(or);
+                    fall = of;
+                }
+                Step::Try {
+                    body,
+                    handlers,
+                    orelse,
+                    finally,
+                } => {
+                    let (f, l, r) = walk(body, weight, current);
+                    left = left.max(l);
+                    let mut next = None;
+                    if let Some(f) = f {
+                        let (of, ol, or) = walk(orelse, weight, f);
+                        left = left.max(ol);
+                        raising = raising.max(or);
+                        next = of;
+                    }
+                    if r > i64::MIN {
+                        for handler in handlers {
+                            let (hf, hl, hr) = walk(handler, weight, r);
+                            left = left.max(hl);
+                            raising = raising.max(hr);
+                            next = next.max(hf).or(next).or(hf);
+                        }
+                        raising = raising.max(r);
+                    }
+                    let (ff, fl, fr) = walk(finally, weight, 0);
+                    left = left.max(fl.saturating_add(next.unwrap_or(0)));
+                    raising = raising.max(fr);
+                    fall = next.map(|n| n.saturating_add(ff.unwrap_or(0)));
+                }
+                Step::Return(..) | Step::Break | Step::Continue => {
+                    left = left.max(current);
+                    fall = None;
+                }
+                Step::Raise(_) => {
+                    raising = raising.max(current);
+                    fall = None;
+                }
+                Step::Opaque(_) => fall = Some(HUGE),
+                Step::Store { .. } | Step::Delete { .. } | Step::Bind { .. } => {}
+            }
+        }
+        (fall, left, raising)
+    }
+    let (fall, left, _) = walk(block, weight, 0);
+    fall.unwrap_or(i64::MIN).max(left)
+}
+
+fn walk_calls(block: &Block, visit: &mut dyn FnMut(usize)) {
+    for step in block {
+        match step {
+            Step::Call(i) => visit(*i),
+            Step::If { branches, .. } => branches.iter().for_each(|b| walk_calls(b, visit)),
+            Step::Loop { body, orelse, .. } => {
+                walk_calls(body, visit);
+                walk_calls(orelse, visit);
+            }
+            Step::Try {
+                body,
+                handlers,
+                orelse,
+                finally,
+            } => {
+                walk_calls(body, visit);
+                handlers.iter().for_each(|h| walk_calls(h, visit));
+                walk_calls(orelse, visit);
+                walk_calls(finally, visit);
+            }
+            _ => {}
+        }
+    }
+}
