@@ -585,13 +585,10 @@ impl<'s> Extractor<'s> {
                             .filter(|l| l.kind() == "identifier")
                             .map(|l| self.text(l).to_string());
                         let returned = outer.is_some_and(|o| o.kind() == "return_statement");
-                        loop_over = clause
-                            .and_then(|c| c.child_by_field_name("right"))
-                            .map(|r| Comprehension {
-                                iter: self.expr(r),
-                                assigned_to,
-                                returned,
-                            });
+                        loop_over = clause.map(|_| Comprehension {
+                            assigned_to,
+                            returned,
+                        });
                     }
                 }
                 "lambda" | "function_definition" | "class_definition" | "block" | "module" => {

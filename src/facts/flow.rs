@@ -30,13 +30,11 @@ pub enum Step {
     Store {
         target: Expr,
         key: Expr,
-        range: TextRange,
     },
     /// `del target[key]`
     Delete {
         target: Expr,
         key: Expr,
-        range: TextRange,
     },
     /// Exactly one branch runs; `exhaustive` is false when no branch may run at all.
     /// `membership` is the condition when it is `key in container` (or `not in`).
@@ -56,9 +54,8 @@ pub enum Step {
         value: Expr,
         range: TextRange,
     },
-    /// `for`/`while`: the body runs zero or more times. `iter` is what a `for` iterates.
+    /// `for`/`while`: the body runs zero or more times.
     Loop {
-        iter: Option<Expr>,
         body: Block,
         orelse: Block,
         infinite: bool,
@@ -186,11 +183,9 @@ impl<'s> FlowBuilder<'_, 's> {
             }
             "for_statement" => {
                 self.field_calls(steps, node, "right");
-                let iter = node.child_by_field_name("right").map(|r| (self.expr)(r));
                 let body = self.field_block(node, "body", depth);
                 let orelse = self.else_block(node, depth);
                 steps.push(Step::Loop {
-                    iter,
                     body,
                     orelse,
                     infinite: false,
@@ -208,7 +203,6 @@ impl<'s> FlowBuilder<'_, 's> {
                 body.extend(condition_calls);
                 let orelse = self.else_block(node, depth);
                 steps.push(Step::Loop {
-                    iter: None,
                     body,
                     orelse,
                     infinite,
@@ -309,7 +303,6 @@ impl<'s> FlowBuilder<'_, 's> {
                         steps.push(Step::Delete {
                             target: object,
                             key,
-                            range: TextRange::of(&target),
                         });
                     }
                 }
@@ -333,7 +326,6 @@ impl<'s> FlowBuilder<'_, 's> {
                             steps.push(Step::Store {
                                 target: object,
                                 key,
-                                range: TextRange::of(&target),
                             });
                         }
                     }

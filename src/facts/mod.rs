@@ -130,8 +130,6 @@ pub struct Call {
 /// A list/set/dict comprehension or generator expression around a call.
 #[derive(Clone, Debug)]
 pub struct Comprehension {
-    /// What its first `for` iterates over.
-    pub iter: Expr,
     /// The name its result is assigned to (`deployed = [...]`), or `None`.
     pub assigned_to: Option<String>,
     /// Whether its result is returned directly (`return [...]`).

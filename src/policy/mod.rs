@@ -544,6 +544,40 @@ fn globs(patterns: &[String]) -> Result<GlobSet, (usize, String)> {
     builder.build().map_err(|e| (0, e.to_string()))
 }
 
+/// `deployguard explain config`.
+pub const CONFIG_DOC: &str = "\
+deployguard configuration
+
+Where: deployguard.toml, or [tool.deployguard] in pyproject.toml, found by walking up from
+ROOT (or given with --config). Paths and globs are relative to the file's directory. With no
+file, a tree shaped like cc-ci (run_recipe_ci.py beside harness/lifecycle.py, at ROOT, in
+ROOT/runner or above ROOT) gets the embedded cc-ci policy; any other tree must be configured.
+
+Function names are dotted and match by suffix: `deploy_app` matches
+`harness.lifecycle.deploy_app`; `*` is one segment, `**` any number.
+
+Keys
+  sinks = [\"lifecycle.deploy_app\"]       the counted deploy function(s)            (required)
+  counters = [\"lifecycle._record_deploy\"] may be called only inside a sink           (DG001)
+  entry = \"run_recipe_ci.main\"            where one run starts
+  forbidden = [\"perform_backup\", ...]     must never reach a sink                    (DG003, DG007)
+  include = [\"**/*.py\"]                   the guarded scope (globs)
+  exclude = [\"**/tests/**\"]               left out of the guarded scope (still parsed)
+  module-roots = [\"runner\"]               import roots for module names (default \".\")
+  dynamic = \"deny\"                        unresolvable calls in forbidden reach: deny | warn
+
+  [[sites]]                               where a deploy is accounted for        (DG002)
+  kind = \"base\"                           base | dep
+  in = [\"run_recipe_ci.main\"]
+
+  [[exempt]]                              a deploy outside the budget            (DG006)
+  in = [\"run_recipe_ci.promote_canonical\"]
+  after = \"os.environ.pop\"                must run first on every path
+  key = \"CCCI_DEPLOY_COUNT_FILE\"          its first argument
+
+The embedded cc-ci policy, verbatim:
+";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -590,37 +624,3 @@ mod tests {
         assert_eq!(span.map(|s| &text[s]), Some("\"bse\""));
     }
 }
-
-/// `deployguard explain config`.
-pub const CONFIG_DOC: &str = "\
-deployguard configuration
-
-Where: deployguard.toml, or [tool.deployguard] in pyproject.toml, found by walking up from
-ROOT (or given with --config). Paths and globs are relative to the file's directory. With no
-file, a tree shaped like cc-ci (run_recipe_ci.py beside harness/lifecycle.py, at ROOT, in
-ROOT/runner or above ROOT) gets the embedded cc-ci policy; any other tree must be configured.
-
-Function names are dotted and match by suffix: `deploy_app` matches
-`harness.lifecycle.deploy_app`; `*` is one segment, `**` any number.
-
-Keys
-  sinks = [\"lifecycle.deploy_app\"]       the counted deploy function(s)            (required)
-  counters = [\"lifecycle._record_deploy\"] may be called only inside a sink           (DG001)
-  entry = \"run_recipe_ci.main\"            where one run starts
-  forbidden = [\"perform_backup\", ...]     must never reach a sink                    (DG003, DG007)
-  include = [\"**/*.py\"]                   the guarded scope (globs)
-  exclude = [\"**/tests/**\"]               left out of the guarded scope (still parsed)
-  module-roots = [\"runner\"]               import roots for module names (default \".\")
-  dynamic = \"deny\"                        unresolvable calls in forbidden reach: deny | warn
-
-  [[sites]]                               where a deploy is accounted for        (DG002)
-  kind = \"base\"                           base | dep
-  in = [\"run_recipe_ci.main\"]
-
-  [[exempt]]                              a deploy outside the budget            (DG006)
-  in = [\"run_recipe_ci.promote_canonical\"]
-  after = \"os.environ.pop\"                must run first on every path
-  key = \"CCCI_DEPLOY_COUNT_FILE\"          its first argument
-
-The embedded cc-ci policy, verbatim:
-";

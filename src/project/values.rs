@@ -213,10 +213,11 @@ pub struct Evaluator<'p> {
     attr_stores: HashMap<String, Vec<(FileIdx, ScopeIdx, usize)>>,
     names: Memo<NameKey>,
     class_attrs: Memo<(ClassId, String, bool)>,
-    /// Attribute stores by (attribute, owner value), computed per attribute.
-    stores: Memo<(String, Val)>,
+    /// Attribute stores: attribute -> owner value -> stored values (grow-only).
+    stores: RefCell<HashMap<String, HashMap<Val, ValSet>>>,
     stores_done: RefCell<HashSet<String>>,
     contexts: RefCell<Vec<Ctx>>,
+    contexts_per_function: RefCell<HashMap<FuncId, usize>>,
     context_ids: RefCell<HashMap<Ctx, CtxId>>,
     closures: RefCell<Vec<Closure>>,
     closure_ids: RefCell<HashMap<Closure, usize>>,
@@ -229,6 +230,9 @@ pub struct Evaluator<'p> {
 }
 
 const MAX_DEPTH: usize = 120;
+/// Calling contexts kept per function, and in all, before falling back to context-free.
+const MAX_CONTEXTS_PER_FUNCTION: usize = 16;
+const MAX_CONTEXTS: usize = 20_000;
 
 impl<'p> Evaluator<'p> {
     pub fn new(project: &'p Project) -> Self {
@@ -253,7 +257,7 @@ impl<'p> Evaluator<'p> {
             attr_stores,
             names: Memo::new(),
             class_attrs: Memo::new(),
-            stores: Memo::new(),
+            stores: RefCell::new(HashMap::new()),
             stores_done: RefCell::new(HashSet::new()),
             // Context 0 is "no context".
             contexts: RefCell::new(vec![Ctx {
@@ -262,6 +266,7 @@ impl<'p> Evaluator<'p> {
                 parent: 0,
             }]),
             context_ids: RefCell::new(HashMap::new()),
+            contexts_per_function: RefCell::new(HashMap::new()),
             closures: RefCell::new(Vec::new()),
             closure_ids: RefCell::new(HashMap::new()),
             current: Cell::new(0),
@@ -324,7 +329,6 @@ impl<'p> Evaluator<'p> {
     pub fn next_round(&mut self) {
         self.names.next_round();
         self.class_attrs.next_round();
-        self.stores.next_round();
         self.stores_done.borrow_mut().clear();
         self.returns.next_round();
         self.changed.set(false);
@@ -493,11 +497,36 @@ impl<'p> Evaluator<'p> {
                     .extend(values.map(|v| if held { Val::Held(Box::new(v)) } else { v }));
             }
         }
-        self.intern_context(Ctx {
+        // Calling contexts are a precision device: past a few per function (mutually
+        // recursive code can make many), fall back to the context-free value, which is a
+        // sound over-approximation.
+        if parent == 0 && bindings.iter().all(ValSet::is_empty) {
+            return 0;
+        }
+        let ctx = Ctx {
             func,
             bindings,
             parent,
-        })
+        };
+        if let Some(&id) = self.context_ids.borrow().get(&ctx) {
+            return id;
+        }
+        let per_function = self
+            .contexts_per_function
+            .borrow()
+            .get(&func)
+            .copied()
+            .unwrap_or(0);
+        if per_function >= MAX_CONTEXTS_PER_FUNCTION || self.contexts.borrow().len() >= MAX_CONTEXTS
+        {
+            return 0;
+        }
+        *self
+            .contexts_per_function
+            .borrow_mut()
+            .entry(func)
+            .or_insert(0) += 1;
+        self.intern_context(ctx)
     }
 
     /// What `func` returns when called in `ctx`.
@@ -547,7 +576,15 @@ impl<'p> Evaluator<'p> {
             Expr::Container(items) => items
                 .iter()
                 .flat_map(|item| self.eval(file, scope, item))
-                .map(|v| Val::Held(Box::new(v)))
+                // `x = [x]` in a loop would nest forever: three levels are enough to tell
+                // what a container holds, deeper ones are folded into the third.
+                .map(|v| {
+                    if held_depth(&v) >= 3 {
+                        v
+                    } else {
+                        Val::Held(Box::new(v))
+                    }
+                })
                 .collect(),
             Expr::Union(items) => items
                 .iter()
@@ -806,7 +843,7 @@ impl<'p> Evaluator<'p> {
         if let Some(sub) = project.module_file(&submodule) {
             values.insert(Val::Module(sub));
         }
-        values.extend(self.stored_attr(attr, |v| *v == Val::Module(file)));
+        values.extend(self.stored_attr(attr, &[Val::Module(file)]));
         if values.is_empty() && !project.bindings_of(file, 0, "__getattr__").is_empty() {
             values.insert(Val::Unknown);
         }
@@ -846,10 +883,7 @@ impl<'p> Evaluator<'p> {
             })
             .collect();
         // `self.attr = value` in any method, `obj.attr = value` on an instance.
-        values.extend(self.stored_attr(
-            attr,
-            |v| matches!(v, Val::Instance(c) | Val::Class(c) if *c == class),
-        ));
+        values.extend(self.stored_attr(attr, &[Val::Instance(class), Val::Class(class)]));
         values
     }
 
@@ -861,14 +895,16 @@ impl<'p> Evaluator<'p> {
             .any(|d| d.final_name() == Some("staticmethod"))
     }
 
-    /// Values stored with `object.attr = value` where `object` matches.
-    fn stored_attr(&self, attr: &str, matches: impl Fn(&Val) -> bool) -> ValSet {
+    /// Values stored with `owner.attr = value`, for any of these owners.
+    fn stored_attr(&self, attr: &str, owners: &[Val]) -> ValSet {
         self.compute_stores(attr);
-        let stores = self.stores.values.borrow();
+        let stores = self.stores.borrow();
         let mut values = ValSet::new();
-        for ((stored_attr, owner), stored) in stores.iter() {
-            if stored_attr == attr && matches(owner) {
-                values.extend(stored.iter().cloned());
+        if let Some(by_owner) = stores.get(attr) {
+            for owner in owners {
+                if let Some(stored) = by_owner.get(owner) {
+                    values.extend(stored.iter().cloned());
+                }
             }
         }
         values
@@ -900,9 +936,15 @@ impl<'p> Evaluator<'p> {
                 }
             }
         });
+        let mut stores = self.stores.borrow_mut();
+        let known = stores.entry(attr.to_string()).or_default();
         for (owner, values) in by_owner {
-            self.stores
-                .get_or_compute((attr.to_string(), owner), &self.changed, || values);
+            let entry = known.entry(owner).or_default();
+            let before = entry.len();
+            entry.extend(values);
+            if entry.len() != before {
+                self.changed.set(true);
+            }
         }
     }
 
@@ -1024,6 +1066,15 @@ impl<'p> Evaluator<'p> {
     }
 
     fn targets_of(&self, value: &Val, targets: &mut BTreeSet<Target>) {
+        self.targets_of_at(value, targets, 0);
+    }
+
+    fn targets_of_at(&self, value: &Val, targets: &mut BTreeSet<Target>, depth: usize) {
+        if depth > 8 {
+            // `A.__call__ = A()`: calling an instance calls an instance calls ...
+            targets.insert(Target::Dynamic("a chain of __call__ too long to follow"));
+            return;
+        }
         match value {
             Val::Func(func) => {
                 targets.insert(Target::Func {
@@ -1057,7 +1108,7 @@ impl<'p> Evaluator<'p> {
             }
             Val::Instance(class) => {
                 for call in self.class_attr(*class, "__call__", true) {
-                    self.targets_of(&call, targets);
+                    self.targets_of_at(&call, targets, depth + 1);
                 }
             }
             Val::External(path) | Val::Builtin(path) => {
@@ -1112,6 +1163,13 @@ impl<'p> Evaluator<'p> {
             }
             _ => {}
         }
+    }
+}
+
+fn held_depth(value: &Val) -> usize {
+    match value {
+        Val::Held(inner) | Val::Returns(inner) => 1 + held_depth(inner),
+        _ => 0,
     }
 }
 
