@@ -367,8 +367,16 @@ fn a_closed_stdout_pipe_is_not_a_crash() {
 #[test]
 fn self_referential_call_does_not_overflow_the_stack() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "a.py", "class A:\n    pass\nA.__call__ = A()\na = A()\na()\n");
-    deployguard().args(["graph", "--format", "json"]).arg(dir.path()).assert().code(0);
+    write(
+        dir.path(),
+        "a.py",
+        "class A:\n    pass\nA.__call__ = A()\na = A()\na()\n",
+    );
+    deployguard()
+        .args(["graph", "--format", "json"])
+        .arg(dir.path())
+        .assert()
+        .code(0);
 }
 
 /// `self.x = [self.x]` grew a deeper container every round and never settled.
@@ -380,22 +388,41 @@ fn self_nesting_container_settles() {
         "stack.py",
         "class S:\n    def push(self):\n        self.s.append(self.x)\n        self.x = [self.x]\n    def pop(self):\n        self.x = self.s.pop()\n",
     );
-    let output = deployguard().args(["check", "--format", "json"]).arg(dir.path()).output().unwrap();
+    let output = deployguard()
+        .args(["check", "--format", "json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     assert!(matches!(output.status.code(), Some(0 | 1)), "{output:?}");
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert!(json["findings"].as_array().unwrap().iter().all(|f| f["code"] != "DG007"), "{json}");
+    assert!(
+        json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["code"] != "DG007"),
+        "{json}"
+    );
 }
 
 #[test]
 fn budget_and_guard_are_reported_for_a_configured_tree() {
     let dir = tiny_tree("    return app");
-    write(dir.path(), "ops.py", "def deploy(app):\n    return app\n\ndef backup(app):\n    return app\n\ndef main():\n    for attempt in range(3):\n        deploy('x')\n");
+    write(
+        dir.path(),
+        "ops.py",
+        "def deploy(app):\n    return app\n\ndef backup(app):\n    return app\n\ndef main():\n    for attempt in range(3):\n        deploy('x')\n",
+    );
     deployguard()
         .arg("check")
         .arg(dir.path())
         .assert()
         .code(1)
         .stdout(predicate::str::contains("DG004"))
-        .stdout(predicate::str::contains("static budget of ops.main: unbounded"))
-        .stdout(predicate::str::contains("a deploy inside a loop that is not the loop over the cold deps"));
+        .stdout(predicate::str::contains(
+            "static budget of ops.main: unbounded",
+        ))
+        .stdout(predicate::str::contains(
+            "a deploy inside a loop that is not the loop over the cold deps",
+        ));
 }

@@ -852,25 +852,11 @@ fn net_max(block: &Block, weight: &dyn Fn(usize) -> i64) -> i64 {
 
 fn walk_calls(block: &Block, visit: &mut dyn FnMut(usize)) {
     for step in block {
-        match step {
-            Step::Call(i) => visit(*i),
-            Step::If { branches, .. } => branches.iter().for_each(|b| walk_calls(b, visit)),
-            Step::Loop { body, orelse, .. } => {
-                walk_calls(body, visit);
-                walk_calls(orelse, visit);
-            }
-            Step::Try {
-                body,
-                handlers,
-                orelse,
-                finally,
-            } => {
-                walk_calls(body, visit);
-                handlers.iter().for_each(|h| walk_calls(h, visit));
-                walk_calls(orelse, visit);
-                walk_calls(finally, visit);
-            }
-            _ => {}
+        if let Step::Call(i) = step {
+            visit(*i);
+        }
+        for nested in step.blocks() {
+            walk_calls(nested, visit);
         }
     }
 }

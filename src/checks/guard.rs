@@ -81,65 +81,39 @@ struct Comparison<'f> {
 /// The `if` that compares the two names, anywhere in the function.
 fn find_comparison<'f>(block: &'f Block, actual: &str, expected: &str) -> Option<Comparison<'f>> {
     for step in block {
-        match step {
-            Step::If {
-                branches,
-                exhaustive,
-                condition,
-                range,
-                ..
-            } => {
-                let (negated, test) = match condition {
-                    Some(Expr::Not(inner)) => (true, inner.as_ref()),
-                    Some(test) => (false, test),
-                    None => continue,
-                };
-                if let Expr::Compare(op, a, b) = test {
-                    let names = (name_of(a), name_of(b));
-                    if names == (Some(actual), Some(expected))
-                        || names == (Some(expected), Some(actual))
-                    {
-                        return Some(Comparison {
-                            op: op.clone(),
-                            negated,
-                            branches,
-                            exhaustive: *exhaustive,
-                            range: *range,
-                        });
-                    }
-                }
-                if let Some(found) = branches
-                    .iter()
-                    .find_map(|b| find_comparison(b, actual, expected))
+        if let Step::If {
+            branches,
+            exhaustive,
+            condition: Some(condition),
+            range,
+            ..
+        } = step
+        {
+            let (negated, test) = match condition {
+                Expr::Not(inner) => (true, inner.as_ref()),
+                test => (false, test),
+            };
+            if let Expr::Compare(op, a, b) = test {
+                let names = (name_of(a), name_of(b));
+                if names == (Some(actual), Some(expected))
+                    || names == (Some(expected), Some(actual))
                 {
-                    return Some(found);
+                    return Some(Comparison {
+                        op: op.clone(),
+                        negated,
+                        branches,
+                        exhaustive: *exhaustive,
+                        range: *range,
+                    });
                 }
             }
-            Step::Loop { body, orelse, .. } => {
-                if let Some(found) = [body, orelse]
-                    .into_iter()
-                    .find_map(|b| find_comparison(b, actual, expected))
-                {
-                    return Some(found);
-                }
-            }
-            Step::Try {
-                body,
-                handlers,
-                orelse,
-                finally,
-            } => {
-                let blocks = std::iter::once(body)
-                    .chain(handlers.iter())
-                    .chain([orelse, finally]);
-                if let Some(found) = blocks
-                    .into_iter()
-                    .find_map(|b| find_comparison(b, actual, expected))
-                {
-                    return Some(found);
-                }
-            }
-            _ => {}
+        }
+        if let Some(found) = step
+            .blocks()
+            .into_iter()
+            .find_map(|b| find_comparison(b, actual, expected))
+        {
+            return Some(found);
         }
     }
     None
@@ -381,30 +355,11 @@ impl Entry<'_, '_> {
         let mut stack: Vec<&Block> = vec![flow];
         while let Some(block) = stack.pop() {
             for step in block {
-                match step {
-                    Step::Try {
-                        body,
-                        handlers,
-                        orelse,
-                        finally,
-                    } => {
-                        for handler in handlers {
-                            if self.fails_status(handler, status) {
-                                ranges.extend(block_range(handler));
-                            }
-                        }
-                        stack.push(body);
-                        stack.extend(handlers.iter());
-                        stack.push(orelse);
-                        stack.push(finally);
-                    }
-                    Step::If { branches, .. } => stack.extend(branches.iter()),
-                    Step::Loop { body, orelse, .. } => {
-                        stack.push(body);
-                        stack.push(orelse);
-                    }
-                    _ => {}
+                if let Step::Try { handlers, .. } = step {
+                    let failing = handlers.iter().filter(|h| self.fails_status(h, status));
+                    ranges.extend(failing.filter_map(block_range));
                 }
+                stack.extend(step.blocks());
             }
         }
         ranges
@@ -621,33 +576,12 @@ impl Entry<'_, '_> {
             file: self.file,
             range: found.range,
         };
-        let failure = match (found.op.as_str(), found.negated) {
-            ("!=", false) | ("==", true) => found.branches.first(),
-            ("==", false) | ("!=", true) => {
-                if found.exhaustive {
-                    found.branches.get(1)
-                } else {
-                    None
-                }
-            }
-            (op, _) => {
-                problems.push(Problem {
-                    site,
-                    message: format!(
-                        "the guard compares with `{op}`: a run whose deploy count differs from the expected one in the other direction passes; it must be an exact check (`!=`)"
-                    ),
-                });
+        let failure = match self.failure_branch(&found) {
+            Ok(failure) => failure,
+            Err(message) => {
+                problems.push(Problem { site, message });
                 return;
             }
-        };
-        let Some(failure) = failure else {
-            problems.push(Problem {
-                site,
-                message:
-                    "the guard's mismatch branch is missing: nothing happens when the counts differ"
-                        .into(),
-            });
-            return;
         };
         if !self.fails_status(failure, &policy.status) {
             problems.push(Problem {
@@ -831,26 +765,8 @@ fn collect_after<'f>(block: &'f Block, offset: u32, out: &mut Vec<&'f Step>) {
         if start.is_some_and(|s| s >= offset) {
             out.push(step);
         }
-        match step {
-            Step::If { branches, .. } => {
-                branches.iter().for_each(|b| collect_after(b, offset, out))
-            }
-            Step::Loop { body, orelse, .. } => {
-                collect_after(body, offset, out);
-                collect_after(orelse, offset, out);
-            }
-            Step::Try {
-                body,
-                handlers,
-                orelse,
-                finally,
-            } => {
-                collect_after(body, offset, out);
-                handlers.iter().for_each(|h| collect_after(h, offset, out));
-                collect_after(orelse, offset, out);
-                collect_after(finally, offset, out);
-            }
-            _ => {}
+        for nested in step.blocks() {
+            collect_after(nested, offset, out);
         }
     }
 }

@@ -75,6 +75,26 @@ pub enum Step {
     Opaque(TextRange),
 }
 
+impl Step {
+    /// The blocks nested in this step (branches, loop bodies, try clauses), in order.
+    pub fn blocks(&self) -> Vec<&Block> {
+        match self {
+            Step::If { branches, .. } => branches.iter().collect(),
+            Step::Loop { body, orelse, .. } => vec![body, orelse],
+            Step::Try {
+                body,
+                handlers,
+                orelse,
+                finally,
+            } => std::iter::once(body)
+                .chain(handlers.iter())
+                .chain([orelse, finally])
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
 struct FlowBuilder<'a, 's> {
     source: &'s [u8],
     /// (start, end, index) of the scope's calls, sorted by start.
