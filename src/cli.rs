@@ -71,6 +71,8 @@ pub enum Command {
         #[arg(long)]
         speculative: bool,
     },
+    /// Compare the tests of two revisions: exit 1 if a test was weakened, removed or skipped.
+    Ratchet(RatchetArgs),
     /// Explain a rule (e.g. `explain DG003`), `config`, or list the rules.
     Explain {
         /// A code such as DG003, a rule name, or `config`.
@@ -78,6 +80,29 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+}
+
+#[derive(Args, Debug)]
+pub struct RatchetArgs {
+    /// The directory inside the repository whose tests to compare.
+    #[arg(default_value = ".")]
+    pub root: std::path::PathBuf,
+    /// The revision to compare against (e.g. origin/main, HEAD~1).
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+    /// The revision to check; default: the working tree.
+    #[arg(long, value_name = "REV")]
+    pub head: Option<String>,
+    /// Check what is staged (the index, as `git commit` will record it; honours GIT_INDEX_FILE).
+    #[arg(long)]
+    pub staged: bool,
+    /// Compare two directories instead of git revisions (e.g. two unpacked releases).
+    #[arg(long, value_name = "DIR", requires = "head_tree")]
+    pub base_tree: Option<std::path::PathBuf>,
+    #[arg(long, value_name = "DIR", requires = "base_tree")]
+    pub head_tree: Option<std::path::PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,6 +8,7 @@ mod facts;
 mod parse;
 mod policy;
 mod project;
+mod ratchet;
 mod render;
 mod report;
 

@@ -5,6 +5,7 @@ mod check;
 mod explain;
 mod graph;
 mod paths;
+mod ratchet;
 mod sites;
 
 use std::path::Path;
@@ -42,6 +43,8 @@ pub enum CommandError {
     Read(#[from] ReadError),
     #[error("{message}")]
     Usage { message: String, help: String },
+    #[error(transparent)]
+    Ratchet(#[from] crate::ratchet::run::RatchetError),
 }
 
 impl CommandError {
@@ -54,6 +57,7 @@ impl CommandError {
             CommandError::Discover(_) => Some("check the permissions of that path".into()),
             CommandError::Read(_) => Some("make the file readable, or exclude it in the policy".into()),
             CommandError::Usage { help, .. } => (!help.is_empty()).then(|| help.clone()),
+            CommandError::Ratchet(e) => e.help(),
         }
     }
 }
@@ -68,6 +72,7 @@ pub fn run(command: Command) -> Result<Outcome, CommandError> {
             speculative,
         } => graph::run(&common, speculative),
         Command::Explain { code, format } => explain::run(code.as_deref(), format),
+        Command::Ratchet(args) => ratchet::run(&args),
     }
 }
 

@@ -1,0 +1,165 @@
+//! Suite-level weakening in the harness itself: a stage dropped from `ALL_STAGES` (DG016) and
+//! an assertion helper no longer called by a tier function in `generic.py` (DG017).
+
+use std::collections::BTreeMap;
+
+use super::compare::{Loc, RatchetFinding};
+use super::model::AssertKind;
+use super::python_tests::Candidate;
+use crate::parse::parse;
+
+/// The stages listed in a module-level `ALL_STAGES = (...)`, with its line.
+pub fn stages(source: &[u8]) -> Option<(Vec<String>, usize)> {
+    let tree = parse(source)?;
+    let root = tree.root_node();
+    let mut walk = root.walk();
+    for statement in root.named_children(&mut walk) {
+        let Some(assignment) = statement
+            .named_child(0)
+            .filter(|n| n.kind() == "assignment")
+        else {
+            continue;
+        };
+        let is_stages = assignment
+            .child_by_field_name("left")
+            .and_then(|l| l.utf8_text(source).ok())
+            == Some("ALL_STAGES");
+        let Some(value) = assignment
+            .child_by_field_name("right")
+            .filter(|_| is_stages)
+        else {
+            continue;
+        };
+        let mut items = value.walk();
+        let names = value
+            .named_children(&mut items)
+            .filter(|n| n.kind() == "string")
+            .filter_map(|n| n.utf8_text(source).ok())
+            .map(|s| s.trim_matches(|c| c == '"' || c == '\'').to_string())
+            .collect();
+        return Some((names, assignment.start_position().row + 1));
+    }
+    None
+}
+
+pub fn stages_removed(file: &str, base: &[u8], head: &[u8]) -> Vec<RatchetFinding> {
+    let (Some((old, old_line)), new) = (stages(base), stages(head)) else {
+        return Vec::new();
+    };
+    let (new_names, new_line) = new.unwrap_or_default();
+    old.iter()
+        .filter(|stage| !new_names.contains(stage))
+        .map(|stage| RatchetFinding {
+            code: "DG016",
+            message: format!(
+                "stage `{stage}` was removed from ALL_STAGES: no run tests it any more"
+            ),
+            test: format!("{file}::ALL_STAGES"),
+            base: Some(Loc {
+                file: file.to_string(),
+                line: old_line,
+            }),
+            head: (new_line > 0).then(|| Loc {
+                file: file.to_string(),
+                line: new_line,
+            }),
+            waived: None,
+        })
+        .collect()
+}
+
+/// Tier functions (`perform_*` in a `generic.py`) that call fewer assertion helpers.
+pub fn helpers_removed(base: &[Candidate], head: &[Candidate]) -> Vec<RatchetFinding> {
+    let tiers = |candidates: &[Candidate]| -> BTreeMap<String, (String, usize, Vec<String>)> {
+        candidates
+            .iter()
+            .filter(|c| {
+                c.case.file.ends_with("generic.py")
+                    && c.classes.is_empty()
+                    && c.case.name.starts_with("perform_")
+            })
+            .map(|c| {
+                let helpers = c
+                    .case
+                    .assertions
+                    .iter()
+                    .filter_map(|a| {
+                        if let AssertKind::Helper(name) = &a.kind {
+                            Some(name.clone())
+                        } else {
+                            None
+                        }
+                    })
+                    .collect();
+                (
+                    c.case.name.clone(),
+                    (c.case.file.clone(), c.case.line, helpers),
+                )
+            })
+            .collect()
+    };
+    let (old, new) = (tiers(base), tiers(head));
+    let mut findings = Vec::new();
+    for (name, (file, line, helpers)) in &old {
+        let (head_loc, mut remaining) = match new.get(name) {
+            Some((f, l, h)) => (
+                Some(Loc {
+                    file: f.clone(),
+                    line: *l,
+                }),
+                h.clone(),
+            ),
+            None => (None, Vec::new()),
+        };
+        for helper in helpers {
+            match remaining.iter().position(|h| h == helper) {
+                Some(i) => {
+                    remaining.remove(i);
+                }
+                None => findings.push(RatchetFinding {
+                    code: "DG017",
+                    message: format!(
+                        "tier function `{name}` no longer calls the assertion helper `{helper}`"
+                    ),
+                    test: format!("{file}::{name}"),
+                    base: Some(Loc {
+                        file: file.clone(),
+                        line: *line,
+                    }),
+                    head: head_loc.clone(),
+                    waived: None,
+                }),
+            }
+        }
+    }
+    findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ratchet::python_tests::extract;
+
+    #[test]
+    fn a_dropped_stage_is_dg016() {
+        let base =
+            b"ALL_STAGES = (\"install\", \"upgrade\", \"backup\", \"restore\", \"custom\")\n";
+        let head = b"ALL_STAGES = (\"install\", \"backup\", \"restore\", \"custom\")\n";
+        let found = stages_removed("run_recipe_ci.py", base, head);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].message.contains("`upgrade`"));
+        assert!(stages_removed("run_recipe_ci.py", base, base).is_empty());
+    }
+
+    #[test]
+    fn a_dropped_helper_call_is_dg017() {
+        let base = "def perform_upgrade(ctx):\n    chaos_redeploy(ctx)\n    assert_upgraded(ctx)\n    assert_healthy(ctx)\n";
+        let head = "def perform_upgrade(ctx):\n    chaos_redeploy(ctx)\n    assert_healthy(ctx)\n";
+        let b = extract("harness/generic.py", base.as_bytes()).unwrap();
+        let h = extract("harness/generic.py", head.as_bytes()).unwrap();
+        let found = helpers_removed(&b, &h);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].message.contains("assert_upgraded"));
+        assert!(helpers_removed(&b, &b).is_empty());
+    }
+}
