@@ -206,7 +206,8 @@ fn json_output_has_the_documented_fields() {
 #[test]
 fn explain_prints_each_rule_and_rejects_unknown_ones() {
     for code in [
-        "DG001", "DG002", "DG003", "DG004", "DG005", "DG006", "DG007", "DG008", "DG100",
+        "DG001", "DG002", "DG003", "DG004", "DG005", "DG006", "DG007", "DG008", "DG010", "DG011",
+        "DG012", "DG013", "DG014", "DG015", "DG016", "DG017", "DG018", "DG100",
     ] {
         deployguard()
             .args(["explain", code])

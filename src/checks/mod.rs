@@ -70,10 +70,34 @@ pub const REGISTRY: &[Check] = &[
     dg100::CHECK,
 ];
 
-pub fn find(code: &str) -> Option<&'static Check> {
+/// A rule's documentation, for `deployguard explain`.
+#[derive(Clone, Copy)]
+pub struct RuleDoc {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub summary: &'static str,
+    pub doc: &'static str,
+}
+
+/// Every documented rule: the checks, then the ratchet's rules (DG010-DG018).
+pub fn rule_docs() -> Vec<RuleDoc> {
+    let checks = REGISTRY.iter().map(|c| RuleDoc {
+        code: c.code,
+        name: c.name,
+        summary: c.summary,
+        doc: c.doc,
+    });
+    let mut docs: Vec<RuleDoc> = checks
+        .chain(crate::ratchet::rules::RULES.iter().copied())
+        .collect();
+    docs.sort_by_key(|d| d.code);
+    docs
+}
+
+pub fn find(code: &str) -> Option<RuleDoc> {
     let code = code.trim().to_ascii_uppercase();
-    REGISTRY
-        .iter()
+    rule_docs()
+        .into_iter()
         .find(|c| c.code == code || c.name.eq_ignore_ascii_case(&code))
 }
 

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::{CommandError, ExitStatus, Outcome};
-use crate::checks::{REGISTRY, find};
+use crate::checks::{find, rule_docs};
 use crate::cli::Format;
 use crate::policy::CONFIG_DOC;
 
@@ -19,8 +19,8 @@ struct JsonRule {
 
 pub fn run(code: Option<&str>, format: Format) -> Result<Outcome, CommandError> {
     let rules: Vec<JsonRule> = match code {
-        None => REGISTRY
-            .iter()
+        None => rule_docs()
+            .into_iter()
             .map(|c| JsonRule {
                 code: c.code,
                 name: c.name,
@@ -46,7 +46,7 @@ pub fn run(code: Option<&str>, format: Format) -> Result<Outcome, CommandError> 
                 doc: c.doc,
             }],
             None => {
-                let known: Vec<&str> = REGISTRY.iter().map(|c| c.code).collect();
+                let known: Vec<&str> = rule_docs().iter().map(|c| c.code).collect();
                 return Err(CommandError::Usage {
                     message: format!("unknown rule `{code}`"),
                     help: format!("known rules: {}, and `config`", known.join(", ")),

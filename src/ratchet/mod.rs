@@ -10,6 +10,7 @@ pub mod compare;
 pub mod git;
 pub mod model;
 pub mod python_tests;
+pub mod rules;
 pub mod run;
 pub mod rust_tests;
 pub mod suite;
