@@ -36,7 +36,14 @@ pub struct RatchetFinding {
 /// Bodies at least this similar are the same test moved or renamed.
 const SAME_TEST: f64 = 0.6;
 
-pub fn compare(base: &[Collected], head: &[Collected]) -> Vec<RatchetFinding> {
+/// Compares the collected tests of two revisions. `fixture_cases` names the head's
+/// parametrized fixtures with their number of cases: a test whose parametrize cases moved
+/// into such a fixture keeps its cases.
+pub fn compare(
+    base: &[Collected],
+    head: &[Collected],
+    fixture_cases: &HashMap<String, usize>,
+) -> Vec<RatchetFinding> {
     let mut findings = Vec::new();
     let mut head_by_id: HashMap<&str, usize> = HashMap::new();
     for (i, test) in head.iter().enumerate() {
@@ -106,7 +113,7 @@ pub fn compare(base: &[Collected], head: &[Collected]) -> Vec<RatchetFinding> {
         }
     }
     for (b, h) in pairs {
-        compare_pair(&base[b].case, &head[h].case, &mut findings);
+        compare_pair(&base[b].case, &head[h].case, fixture_cases, &mut findings);
     }
     findings.sort_by(|a, b| (&a.test, a.code).cmp(&(&b.test, b.code)));
     findings
@@ -142,7 +149,12 @@ fn effective(assertions: &[Assertion]) -> usize {
         .count()
 }
 
-fn compare_pair(old: &TestCase, new: &TestCase, findings: &mut Vec<RatchetFinding>) {
+fn compare_pair(
+    old: &TestCase,
+    new: &TestCase,
+    fixture_cases: &HashMap<String, usize>,
+    findings: &mut Vec<RatchetFinding>,
+) {
     let mut pair = |code: &'static str, message: String, base_line: usize, head_line: usize| {
         findings.push(RatchetFinding {
             code,
@@ -277,7 +289,17 @@ fn compare_pair(old: &TestCase, new: &TestCase, findings: &mut Vec<RatchetFindin
         .iter()
         .filter(|p| !new.params.contains(p))
         .collect();
-    if !lost.is_empty() && new.params.len() < old.params.len() {
+    // Cases moved into a parametrized fixture the test now uses are still run.
+    let moved_to_fixture: usize = new
+        .fixtures
+        .iter()
+        .filter(|f| !old.fixtures.contains(f))
+        .filter_map(|f| fixture_cases.get(f))
+        .fold(0usize, |total, n| total.saturating_add(*n));
+    if !lost.is_empty()
+        && new.params.len() < old.params.len()
+        && moved_to_fixture < old.params.len()
+    {
         let shown: Vec<&str> = lost.iter().map(|s| s.as_str()).collect();
         pair(
             "DG010",
@@ -420,6 +442,7 @@ mod tests {
         compare(
             &collected("tests/test_x.py", base),
             &collected("tests/test_x.py", head),
+            &HashMap::new(),
         )
         .iter()
         .map(|f| f.code)
@@ -501,5 +524,24 @@ mod tests {
     fn removed_parametrize_cases_are_dg010() {
         let base = "import pytest\n\n@pytest.mark.parametrize('v', ['1.0', '2.0'])\ndef test_v(v):\n    assert ok(v)\n";
         assert_eq!(codes(base, &base.replace(", '2.0'", "")), ["DG010"]);
+    }
+
+    #[test]
+    fn cases_moved_into_a_parametrized_fixture_are_kept() {
+        let base = "import pytest\n\n@pytest.mark.parametrize('with_validation', [True, False])\ndef test_v(with_validation):\n    assert ok(with_validation)\n";
+        let head = "import pytest\n\n@pytest.mark.usefixtures('with_and_without_validation')\ndef test_v():\n    assert ok(with_validation)\n";
+        let run = |cases: usize| {
+            let fixtures = HashMap::from([("with_and_without_validation".to_string(), cases)]);
+            compare(
+                &collected("tests/test_x.py", base),
+                &collected("tests/test_x.py", head),
+                &fixtures,
+            )
+            .iter()
+            .map(|f| f.code)
+            .collect::<Vec<_>>()
+        };
+        assert!(run(2).is_empty());
+        assert_eq!(run(1), ["DG010"]);
     }
 }

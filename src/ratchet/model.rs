@@ -33,6 +33,9 @@ pub struct TestCase {
     /// One normalized fingerprint per parametrize case (`@pytest.mark.parametrize`), empty when
     /// the test is not parametrized.
     pub params: Vec<String>,
+    /// Fixtures the test uses (its parameters and `usefixtures` names; Python only): a
+    /// parametrized fixture can take over a test's parametrize cases.
+    pub fixtures: Vec<String>,
     /// The body's tokens with names and literals kept but layout, comments and docstrings
     /// removed: used to match a renamed or moved test to its old self.
     pub body_tokens: Vec<String>,

@@ -28,6 +28,76 @@ pub struct Unparsable {
     pub message: String,
 }
 
+/// Parametrized fixtures defined in a file (`@pytest.fixture(params=[...])`), with their
+/// number of cases (`usize::MAX` when the params are computed).
+pub fn parametrized_fixtures(source: &[u8]) -> Vec<(String, usize)> {
+    let Some(tree) = parse(source) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    let mut stack = vec![tree.root_node()];
+    while let Some(node) = stack.pop() {
+        if node.kind() == "decorated_definition" {
+            let name = node
+                .child_by_field_name("definition")
+                .and_then(|d| d.child_by_field_name("name"))
+                .and_then(|n| n.utf8_text(source).ok());
+            let mut walk = node.walk();
+            for decorator in node
+                .named_children(&mut walk)
+                .filter(|c| c.kind() == "decorator")
+                .filter_map(|d| d.named_child(0))
+            {
+                let is_fixture = decorator.kind() == "call"
+                    && decorator
+                        .child_by_field_name("function")
+                        .and_then(|f| f.utf8_text(source).ok())
+                        .is_some_and(|f| f.ends_with("fixture"));
+                let Some(args) = decorator
+                    .child_by_field_name("arguments")
+                    .filter(|_| is_fixture)
+                else {
+                    continue;
+                };
+                let keyword = |key: &str| {
+                    let mut args_walk = args.walk();
+                    args.named_children(&mut args_walk)
+                        .filter(|a| a.kind() == "keyword_argument")
+                        .find(|a| {
+                            a.child_by_field_name("name")
+                                .and_then(|n| n.utf8_text(source).ok())
+                                == Some(key)
+                        })
+                        .and_then(|a| a.child_by_field_name("value"))
+                };
+                let params = keyword("params");
+                // `@pytest.fixture(name="x")` registers the fixture as `x`.
+                let registered = keyword("name")
+                    .filter(|v| v.kind() == "string")
+                    .and_then(|v| v.utf8_text(source).ok())
+                    .map(|v| v.trim_matches(|c| c == '"' || c == '\''));
+                let name = registered.or(name);
+                if let (Some(name), Some(params)) = (name, params) {
+                    let count = if matches!(params.kind(), "list" | "tuple") {
+                        params.named_child_count()
+                    } else {
+                        usize::MAX
+                    };
+                    found.push((name.to_string(), count));
+                }
+            }
+        }
+        let mut walk = node.walk();
+        stack.extend(node.named_children(&mut walk).filter(|c| {
+            matches!(
+                c.kind(),
+                "module" | "decorated_definition" | "class_definition" | "block"
+            )
+        }));
+    }
+    found
+}
+
 /// Names of assertion helpers: calls to these count as assertions (`assert_upgraded`).
 pub fn is_helper(name: &str) -> bool {
     name.starts_with("assert_") || name.starts_with("check_") && name.ends_with("_ok")
@@ -271,6 +341,7 @@ impl<'s> Reader<'s> {
                 .iter()
                 .flat_map(|d| self.parametrize_cases(*d))
                 .collect(),
+            fixtures: self.fixtures_used(function, decorators),
             body_tokens: Vec::new(),
         };
         if let Some(body) = function.child_by_field_name("body") {
@@ -282,6 +353,46 @@ impl<'s> Reader<'s> {
             body_walk.block(body, None, 0);
         }
         case
+    }
+
+    /// The test's parameters (fixtures, in pytest) and `@pytest.mark.usefixtures(...)` names.
+    fn fixtures_used(&self, function: Node, decorators: &[Node]) -> Vec<String> {
+        let mut names = Vec::new();
+        if let Some(params) = function.child_by_field_name("parameters") {
+            let mut walk = params.walk();
+            for param in params.named_children(&mut walk) {
+                let name = match param.kind() {
+                    "identifier" => Some(param),
+                    "default_parameter" | "typed_parameter" | "typed_default_parameter" => param
+                        .child_by_field_name("name")
+                        .or_else(|| param.named_child(0)),
+                    _ => None,
+                };
+                names.extend(
+                    name.map(|n| self.text(n).to_string())
+                        .filter(|n| n != "self" && n != "cls"),
+                );
+            }
+        }
+        for decorator in decorators.iter().filter(|d| d.kind() == "call") {
+            let is_usefixtures = decorator
+                .child_by_field_name("function")
+                .is_some_and(|f| self.text(f).ends_with("usefixtures"));
+            if let (true, Some(args)) = (is_usefixtures, decorator.child_by_field_name("arguments"))
+            {
+                let mut walk = args.walk();
+                names.extend(
+                    args.named_children(&mut walk)
+                        .filter(|a| a.kind() == "string")
+                        .map(|a| {
+                            self.text(a)
+                                .trim_matches(|c| c == '"' || c == '\'')
+                                .to_string()
+                        }),
+                );
+            }
+        }
+        names
     }
 
     /// One fingerprint per case of `@pytest.mark.parametrize("a,b", [...])`.

@@ -5,7 +5,7 @@
 //! are read and parsed (unless the test collection configuration itself changed, which can
 //! change what is collected anywhere).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -179,7 +179,8 @@ pub fn ratchet(
     };
     let (base_tests, base_candidates) = tests_of(&base, &paths, &base_config, &mut Vec::new())?;
     let (head_tests, head_candidates) = tests_of(&head, &paths, &head_config, &mut findings)?;
-    findings.extend(compare(&base_tests, &head_tests));
+    let fixtures = fixture_cases(&head, &head_files, &paths)?;
+    findings.extend(compare(&base_tests, &head_tests, &fixtures));
     findings.extend(suite::helpers_removed(&base_candidates, &head_candidates));
     for path in paths.iter().filter(|p| p.ends_with(".py")) {
         if let (Some(old), Some(new)) = (base.read(path)?, head.read(path)?) {
@@ -201,6 +202,25 @@ pub fn ratchet(
         tests_base: base_tests.iter().filter(|t| t.collected).count(),
         tests_head: head_tests.iter().filter(|t| t.collected).count(),
     })
+}
+
+/// Parametrized fixtures on the head side: in every `conftest.py` and in the files compared.
+fn fixture_cases(
+    side: &Reader,
+    files: &[String],
+    paths: &BTreeSet<String>,
+) -> Result<HashMap<String, usize>, RatchetError> {
+    let mut cases = HashMap::new();
+    let conftests = files.iter().filter(|f| f.ends_with("conftest.py"));
+    for path in conftests.chain(paths.iter().filter(|p| p.ends_with(".py"))) {
+        if let Some(source) = side.read(path)? {
+            for (name, count) in python_tests::parametrized_fixtures(&source) {
+                let slot = cases.entry(name).or_insert(0usize);
+                *slot = (*slot).max(count);
+            }
+        }
+    }
+    Ok(cases)
 }
 
 fn read_config(side: &Reader, files: &[String]) -> Result<PytestConfig, RatchetError> {

@@ -372,6 +372,7 @@ fn test_case(
         skips,
         should_panic,
         params,
+        fixtures: Vec::new(),
         body_tokens: body_tokens(&function.block, file.content),
     })
 }
