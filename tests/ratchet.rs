@@ -27,6 +27,25 @@ fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// `git commit -a`, which runs the pre-commit hook with GIT_INDEX_FILE set.
+fn commit_all(dir: &Path, message: &str) -> std::process::Output {
+    Command::new("git")
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "commit",
+            "-q",
+            "-a",
+            "-m",
+            message,
+        ])
+        .current_dir(dir)
+        .output()
+        .expect("git is installed")
+}
+
 fn write(dir: &Path, rel: &str, text: &str) {
     let path = dir.join(rel);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -419,21 +438,7 @@ fn staged_sees_what_git_commit_a_records() {
         "tests/test_suite.py",
         &TESTS.replacen("assert app.version == \"2.0\"", "assert app.version", 1),
     );
-    let refused = Command::new("git")
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.com",
-            "commit",
-            "-q",
-            "-a",
-            "-m",
-            "weaken",
-        ])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+    let refused = commit_all(dir.path(), "weaken");
     assert!(
         !refused.status.success(),
         "the hook let a weakened test through: {}",
@@ -456,21 +461,7 @@ fn staged_sees_what_git_commit_a_records() {
             1,
         ),
     );
-    let accepted = Command::new("git")
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.com",
-            "commit",
-            "-q",
-            "-a",
-            "-m",
-            "stronger",
-        ])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+    let accepted = commit_all(dir.path(), "stronger");
     assert!(
         accepted.status.success(),
         "{}{}",

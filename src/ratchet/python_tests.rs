@@ -98,6 +98,32 @@ pub fn parametrized_fixtures(source: &[u8]) -> Vec<(String, usize)> {
     found
 }
 
+/// Module-level `name = value` statements for one name: (the assignment, its value).
+pub fn module_assignment<'t>(
+    root: Node<'t>,
+    source: &[u8],
+    name: &str,
+) -> Vec<(Node<'t>, Node<'t>)> {
+    let mut found = Vec::new();
+    let mut walk = root.walk();
+    for statement in root.named_children(&mut walk) {
+        let Some(assignment) = statement
+            .named_child(0)
+            .filter(|n| n.kind() == "assignment")
+        else {
+            continue;
+        };
+        let named = assignment
+            .child_by_field_name("left")
+            .and_then(|l| l.utf8_text(source).ok())
+            == Some(name);
+        if let (true, Some(value)) = (named, assignment.child_by_field_name("right")) {
+            found.push((assignment, value));
+        }
+    }
+    found
+}
+
 /// Names of assertion helpers: calls to these count as assertions (`assert_upgraded`).
 pub fn is_helper(name: &str) -> bool {
     name.starts_with("assert_") || name.starts_with("check_") && name.ends_with("_ok")
@@ -232,26 +258,14 @@ impl<'s> Reader<'s> {
     /// `pytestmark = pytest.mark.skip(...)` (or a list of marks) at module level.
     fn module_skips(&self, root: Node) -> Vec<Skip> {
         let mut skips = Vec::new();
-        let mut walk = root.walk();
-        for statement in root.named_children(&mut walk) {
-            let Some(assignment) = statement
-                .named_child(0)
-                .filter(|n| n.kind() == "assignment")
-            else {
-                continue;
+        for (_, value) in module_assignment(root, self.source, "pytestmark") {
+            let marks: Vec<Node> = if value.kind() == "list" || value.kind() == "tuple" {
+                let mut w = value.walk();
+                value.named_children(&mut w).collect()
+            } else {
+                vec![value]
             };
-            let is_pytestmark = assignment
-                .child_by_field_name("left")
-                .is_some_and(|l| self.text(l) == "pytestmark");
-            if let (true, Some(value)) = (is_pytestmark, assignment.child_by_field_name("right")) {
-                let marks: Vec<Node> = if value.kind() == "list" || value.kind() == "tuple" {
-                    let mut w = value.walk();
-                    value.named_children(&mut w).collect()
-                } else {
-                    vec![value]
-                };
-                skips.extend(marks.into_iter().filter_map(|m| self.skip_of(m)));
-            }
+            skips.extend(marks.into_iter().filter_map(|m| self.skip_of(m)));
         }
         skips
     }

@@ -5,41 +5,23 @@ use std::collections::BTreeMap;
 
 use super::compare::{Loc, RatchetFinding};
 use super::model::AssertKind;
-use super::python_tests::Candidate;
+use super::python_tests::{Candidate, module_assignment};
 use crate::parse::parse;
 
 /// The stages listed in a module-level `ALL_STAGES = (...)`, with its line.
 pub fn stages(source: &[u8]) -> Option<(Vec<String>, usize)> {
     let tree = parse(source)?;
-    let root = tree.root_node();
-    let mut walk = root.walk();
-    for statement in root.named_children(&mut walk) {
-        let Some(assignment) = statement
-            .named_child(0)
-            .filter(|n| n.kind() == "assignment")
-        else {
-            continue;
-        };
-        let is_stages = assignment
-            .child_by_field_name("left")
-            .and_then(|l| l.utf8_text(source).ok())
-            == Some("ALL_STAGES");
-        let Some(value) = assignment
-            .child_by_field_name("right")
-            .filter(|_| is_stages)
-        else {
-            continue;
-        };
-        let mut items = value.walk();
-        let names = value
-            .named_children(&mut items)
-            .filter(|n| n.kind() == "string")
-            .filter_map(|n| n.utf8_text(source).ok())
-            .map(|s| s.trim_matches(|c| c == '"' || c == '\'').to_string())
-            .collect();
-        return Some((names, assignment.start_position().row + 1));
-    }
-    None
+    let (assignment, value) = module_assignment(tree.root_node(), source, "ALL_STAGES")
+        .into_iter()
+        .next()?;
+    let mut items = value.walk();
+    let names = value
+        .named_children(&mut items)
+        .filter(|n| n.kind() == "string")
+        .filter_map(|n| n.utf8_text(source).ok())
+        .map(|s| s.trim_matches(|c| c == '"' || c == '\'').to_string())
+        .collect();
+    Some((names, assignment.start_position().row + 1))
 }
 
 pub fn stages_removed(file: &str, base: &[u8], head: &[u8]) -> Vec<RatchetFinding> {
