@@ -34,6 +34,7 @@ pub fn parse(source: &[u8]) -> Option<Tree> {
 /// Walks the tree iteratively and only descends into subtrees that contain an error.
 pub fn syntax_errors(tree: &Tree, source: &[u8]) -> Vec<SyntaxError> {
     let mut errors = python2_statements(tree, source);
+    errors.extend(encoding_error(source));
     if !tree.root_node().has_error() {
         return errors;
     }
@@ -89,6 +90,30 @@ pub fn syntax_errors(tree: &Tree, source: &[u8]) -> Vec<SyntaxError> {
             }
         }
     }
+}
+
+/// Python 3 reads source as UTF-8 unless a coding cookie on line 1 or 2 says otherwise
+/// (PEP 263): invalid UTF-8 without one is a SyntaxError.
+fn encoding_error(source: &[u8]) -> Option<SyntaxError> {
+    let Err(error) = std::str::from_utf8(source) else {
+        return None;
+    };
+    let head: Vec<&[u8]> = source.split(|b| *b == b'\n').take(2).collect();
+    let declares = head.iter().any(|line| {
+        let line = String::from_utf8_lossy(line);
+        line.trim_start().starts_with('#')
+            && line.contains("coding")
+            && (line.contains("coding:") || line.contains("coding="))
+    });
+    if declares {
+        return None;
+    }
+    let at = error.valid_up_to();
+    Some(SyntaxError {
+        range: TextRange::new(at, at + 1),
+        message: "not valid UTF-8, and no coding declaration says otherwise (Python 3 refuses it)"
+            .into(),
+    })
 }
 
 /// `print "x"` and `exec code`: valid for tree-sitter, a SyntaxError for Python 3.
@@ -173,6 +198,16 @@ mod tests {
         let errors = syntax_errors(&tree, src);
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert!(errors[0].range.start >= 14, "{errors:?}");
+    }
+
+    #[test]
+    fn invalid_utf8_without_a_coding_cookie_is_a_syntax_error() {
+        let src = b"x = \"\xff\xfe\"\n";
+        let tree = parse(src).unwrap();
+        assert_eq!(syntax_errors(&tree, src).len(), 1);
+        let declared = b"# -*- coding: latin-1 -*-\nx = \"\xff\"\n";
+        let tree = parse(declared).unwrap();
+        assert!(syntax_errors(&tree, declared).is_empty());
     }
 
     #[test]

@@ -427,3 +427,40 @@ fn budget_and_guard_are_reported_for_a_configured_tree() {
             "a deploy inside a loop that is not the loop over the cold deps",
         ));
 }
+
+/// Half-written, binary, foreign-encoded and odd files never crash the check; the ones
+/// Python would refuse fail closed (DG100), the ones it accepts pass.
+#[test]
+fn hostile_files_fail_closed_or_pass_cleanly() {
+    let dir = tiny_tree("    return app");
+    let put = |rel: &str, bytes: &[u8]| {
+        std::fs::write(dir.path().join(rel), bytes).unwrap();
+    };
+    put("nul.py", b"x = 1\x00\ny = 2\n");
+    put("latin.py", b"x = \"\xff\xfe\"\n");
+    put("py2.py", b"print \"hello\"\n");
+    put("bom.py", b"\xef\xbb\xbfdef f():\n    return 1\n");
+    put("crlf.py", b"def f():\r\n    if x:\r\n        return 1\r\n");
+    put("declared.py", b"# -*- coding: latin-1 -*-\nx = \"\xff\"\n");
+    put("empty.py", b"");
+    std::fs::create_dir(dir.path().join("dir.py")).unwrap();
+    std::os::unix::fs::symlink("loop", dir.path().join("loop")).unwrap();
+    std::os::unix::fs::symlink(".", dir.path().join("self")).unwrap();
+    let output = deployguard()
+        .args(["check", "--format", "json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let mut flagged: Vec<&str> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "DG100")
+        .map(|f| f["file"].as_str().unwrap())
+        .collect();
+    flagged.sort();
+    assert_eq!(flagged, ["latin.py", "nul.py", "py2.py"], "{json:#}");
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("panicked"));
+}
