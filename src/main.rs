@@ -1,25 +1,13 @@
 //! deployguard: prove a CI harness's deploy budget from its code.
 
-mod checks;
-mod cli;
-mod commands;
-mod discover;
-mod facts;
-mod parse;
-mod policy;
-mod project;
-mod ratchet;
-mod render;
-mod report;
-
 use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
 use miette::{LabeledSpan, MietteDiagnostic, NamedSource, Report};
 
-use commands::{CommandError, ExitStatus};
-use policy::PolicyError;
+use deployguard::commands::{self, CommandError, ExitStatus};
+use deployguard::{cli, policy::PolicyError};
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

@@ -37,3 +37,9 @@
 ; Values leaving a function.
 (return_statement) @return
 (yield) @return
+
+; Where a call may not run when its statement runs (for `Call::certain`), and
+; comprehensions (a loop around the calls inside).
+(conditional_expression) @context.conditional
+(boolean_operator right: (_) @context.short_circuit)
+[(list_comprehension) (set_comprehension) (dictionary_comprehension) (generator_expression)] @context.comprehension

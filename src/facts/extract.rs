@@ -46,6 +46,7 @@ pub fn extract(source: &[u8]) -> FileFacts {
     };
     let errors = syntax_errors(&tree, source);
     let mut extractor = Extractor {
+        contexts: Vec::new(),
         source,
         scopes: vec![module],
         scope_of_node: HashMap::new(),
@@ -109,6 +110,9 @@ enum Capture {
     Global,
     Nonlocal,
     Return,
+    /// A conditional expression or a short-circuit operand: calls inside may not run.
+    MayNotRun,
+    Comprehension,
     /// Sub-captures (names, bodies) read through their parent's fields instead.
     Ignored,
 }
@@ -131,11 +135,15 @@ fn capture_kind(name: &str) -> Capture {
         "declare.global" => Capture::Global,
         "declare.nonlocal" => Capture::Nonlocal,
         "return" => Capture::Return,
+        "context.conditional" | "context.short_circuit" => Capture::MayNotRun,
+        "context.comprehension" => Capture::Comprehension,
         _ => Capture::Ignored,
     }
 }
 
 pub(super) struct Extractor<'s> {
+    /// "May not run" and comprehension ranges open at the current capture (pass 2).
+    contexts: Vec<(TextRange, Option<Comprehension>)>,
     source: &'s [u8],
     scopes: Vec<Scope>,
     /// Definition node id -> the scope it opens.
@@ -182,6 +190,8 @@ impl<'s> Extractor<'s> {
                 captures.push((kind, capture.node));
             }
         }
+        // Outer nodes before the nodes they contain, so open ranges nest.
+        captures.sort_by_key(|(_, n)| (n.start_byte(), std::cmp::Reverse(n.end_byte())));
 
         // Pass 1: open every scope, in document order, under its innermost parent.
         let mut stack = ScopeStack {
@@ -249,6 +259,13 @@ impl<'s> Extractor<'s> {
                 next_scope += 1;
             }
             let scope = stack.enclosing(offset);
+            while self
+                .contexts
+                .last()
+                .is_some_and(|(range, _)| range.end <= offset)
+            {
+                self.contexts.pop();
+            }
             self.record(kind, node, scope);
         }
 
@@ -386,6 +403,11 @@ impl<'s> Extractor<'s> {
     fn record(&mut self, kind: Capture, node: Node<'s>, scope: ScopeIdx) {
         match kind {
             Capture::Call => self.record_call(node, scope),
+            Capture::MayNotRun => self.contexts.push((TextRange::of(&node), None)),
+            Capture::Comprehension => {
+                let info = self.comprehension(node);
+                self.contexts.push((TextRange::of(&node), Some(info)));
+            }
             Capture::Decorator => self.record_decorator(node, scope),
             Capture::Assign | Capture::Augmented => {
                 let (Some(left), Some(mut right)) = (
@@ -511,7 +533,7 @@ impl<'s> Extractor<'s> {
             }
         }
         self.record_container_store(scope, &callee, &args);
-        let (certain, comprehension) = self.call_context(node);
+        let (certain, comprehension) = self.call_context();
         let callee_text = shorten(self.text(function));
         self.scopes[scope].calls.push(Call {
             range: TextRange::new(start, node.end_byte()),
@@ -552,53 +574,28 @@ impl<'s> Extractor<'s> {
         }
     }
 
-    /// Whether a call always runs when its statement runs, and the comprehension around it.
-    fn call_context(&self, node: Node<'s>) -> (bool, Option<Comprehension>) {
-        let mut certain = true;
-        let mut loop_over = None;
-        let mut child = node;
-        for _ in 0..256 {
-            let Some(parent) = child.parent() else {
-                return (certain, loop_over);
-            };
-            match parent.kind() {
-                "conditional_expression" => certain = false,
-                "boolean_operator"
-                    if parent.child_by_field_name("right").map(|r| r.id()) == Some(child.id()) =>
-                {
-                    certain = false;
-                }
-                "list_comprehension"
-                | "set_comprehension"
-                | "dictionary_comprehension"
-                | "generator_expression" => {
-                    certain = false;
-                    if loop_over.is_none() {
-                        let mut walk = parent.walk();
-                        let clause = parent
-                            .named_children(&mut walk)
-                            .find(|c| c.kind() == "for_in_clause");
-                        let outer = parent.parent();
-                        let assigned_to = outer
-                            .filter(|o| o.kind() == "assignment")
-                            .and_then(|o| o.child_by_field_name("left"))
-                            .filter(|l| l.kind() == "identifier")
-                            .map(|l| self.text(l).to_string());
-                        let returned = outer.is_some_and(|o| o.kind() == "return_statement");
-                        loop_over = clause.map(|_| Comprehension {
-                            assigned_to,
-                            returned,
-                        });
-                    }
-                }
-                "lambda" | "function_definition" | "class_definition" | "block" | "module" => {
-                    return (certain, loop_over);
-                }
-                _ => {}
-            }
-            child = parent;
+    /// Whether a call always runs when its statement runs, and the innermost comprehension
+    /// around it: read from the context ranges open at the call (no walk up the tree, which
+    /// costs the depth of the tree per step in tree-sitter).
+    fn call_context(&self) -> (bool, Option<Comprehension>) {
+        let certain = self.contexts.is_empty();
+        let comprehension = self.contexts.iter().rev().find_map(|(_, c)| c.clone());
+        (certain, comprehension)
+    }
+
+    /// What a comprehension's result is bound to (`deployed = [...]`, `return [...]`).
+    fn comprehension(&self, node: Node<'s>) -> Comprehension {
+        let outer = node.parent();
+        let assigned_to = outer
+            .filter(|o| o.kind() == "assignment")
+            .and_then(|o| o.child_by_field_name("left"))
+            .filter(|l| l.kind() == "identifier")
+            .map(|l| self.text(l).to_string());
+        let returned = outer.is_some_and(|o| o.kind() == "return_statement");
+        Comprehension {
+            assigned_to,
+            returned,
         }
-        (false, loop_over)
     }
 
     /// A decorator runs `decorator(definition)` in the enclosing scope.

@@ -297,6 +297,19 @@ fn has_tool_section(path: &Path) -> bool {
         .is_some()
 }
 
+/// Parses a policy from TOML text (a `deployguard.toml`, or a whole `pyproject.toml` when
+/// `pyproject` is true); paths are relative to `project_root`.
+pub fn from_toml(
+    text: &str,
+    path: &Path,
+    project_root: &Path,
+    pyproject: bool,
+) -> Result<Policy, PolicyError> {
+    let mut policy = parse_policy(text, path, project_root, pyproject)?;
+    policy.origin = Origin::File(path.to_path_buf());
+    Ok(policy)
+}
+
 /// A cc-ci-shaped tree: `run_recipe_ci.py` beside `harness/lifecycle.py`, at `dir`, in
 /// `dir/runner`, or above `dir`. Returns (project root, module root relative to it).
 fn find_cc_ci(dir: &Path) -> Option<(PathBuf, String)> {

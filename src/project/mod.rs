@@ -62,6 +62,20 @@ pub struct ReadError {
     pub source: std::io::Error,
 }
 
+impl ProjectFile {
+    /// Extracts one file's facts from its text.
+    pub fn new(source: SourceFile, text: Vec<u8>) -> ProjectFile {
+        let facts = extract(&text);
+        let line_starts = line_starts(&text);
+        ProjectFile {
+            source,
+            text,
+            facts,
+            line_starts,
+        }
+    }
+}
+
 impl Project {
     /// Reads and extracts every file in parallel, then indexes them on one thread.
     pub fn load(sources: Vec<SourceFile>) -> Result<Project, ReadError> {
@@ -72,14 +86,7 @@ impl Project {
                     path: source.path.clone(),
                     source: e,
                 })?;
-                let facts = extract(&text);
-                let line_starts = line_starts(&text);
-                Ok(ProjectFile {
-                    source,
-                    text,
-                    facts,
-                    line_starts,
-                })
+                Ok(ProjectFile::new(source, text))
             })
             .collect::<Result<_, ReadError>>()?;
         Ok(Project::index(files))
