@@ -33,7 +33,9 @@ pub fn parse(source: &[u8]) -> Option<Tree> {
 /// Every place where the parser recovered from an error (ERROR or MISSING nodes), in order.
 /// Walks the tree iteratively and only descends into subtrees that contain an error.
 pub fn syntax_errors(tree: &Tree, source: &[u8]) -> Vec<SyntaxError> {
-    let mut errors = python2_statements(tree, source);
+    // The tokenizer's limits first: tree-sitter's recovery from them is only a symptom.
+    let mut errors = tokenizer_errors(tree, source);
+    errors.extend(python2_statements(tree, source));
     errors.extend(encoding_error(source));
     if !tree.root_node().has_error() {
         return errors;
@@ -90,6 +92,149 @@ pub fn syntax_errors(tree: &Tree, source: &[u8]) -> Vec<SyntaxError> {
             }
         }
     }
+}
+
+/// CPython's tokenizer refuses a 201st nested bracket (`MAXLEVEL`) and a 100th level of
+/// indentation (`MAXINDENT`). tree-sitter parses both (or recovers from them far from the
+/// cause), so without this a file Python cannot load (10,000 nested parentheses, 1,000
+/// nested `if`s) would pass as clean code or be blamed on the wrong line.
+const MAX_BRACKET_DEPTH: usize = 200;
+const MAX_INDENT_LEVELS: usize = 99;
+
+/// What CPython's tokenizer refuses and tree-sitter accepts or misplaces: too many nested
+/// brackets, too many indentation levels, tabs and spaces mixed inconsistently (`TabError`),
+/// and a dedent to a column no outer block has. Like the tokenizer, it reads tokens (the
+/// tree's leaves, in order, walked iteratively), so it does not depend on how tree-sitter
+/// recovered. A logical line starts at the first token on a row, outside brackets, not after a
+/// backslash, not a comment. String literals are single tokens: in Python 3.11 an f-string's
+/// brackets do not count. The first error of each kind is reported.
+fn tokenizer_errors(tree: &Tree, source: &[u8]) -> Vec<SyntaxError> {
+    let mut errors: Vec<SyntaxError> = Vec::new();
+    let mut report = |node: &tree_sitter::Node, message: String| {
+        if !errors.iter().any(|e| e.message == message) {
+            errors.push(SyntaxError {
+                range: TextRange::of(node),
+                message,
+            });
+        }
+    };
+    let mut brackets = 0usize;
+    let mut indents = IndentStack::default();
+    let mut last_end: Option<(usize, usize)> = None; // (row, byte) of the previous token's end
+    let mut cursor = tree.walk();
+    loop {
+        let node = cursor.node();
+        let is_token = node.kind() == "string" || node.child_count() == 0;
+        if is_token && node.end_byte() > node.start_byte() {
+            let row = node.start_position().row;
+            let starts_line = last_end.is_none_or(|(end_row, end_byte)| {
+                row > end_row && !continued(&source[end_byte..node.start_byte()])
+            });
+            if starts_line
+                && brackets == 0
+                && node.kind() != "comment"
+                && let Err(message) = indents.line(columns(source, node.start_byte()))
+            {
+                report(&node, message);
+            }
+            match node.kind() {
+                "(" | "[" | "{" => {
+                    brackets += 1;
+                    if brackets > MAX_BRACKET_DEPTH {
+                        report(
+                            &node,
+                            format!(
+                                "too many nested parentheses (Python allows {MAX_BRACKET_DEPTH})"
+                            ),
+                        );
+                    }
+                }
+                ")" | "]" | "}" => brackets = brackets.saturating_sub(1),
+                _ => {}
+            }
+            last_end = Some((node.end_position().row, node.end_byte()));
+        }
+        if !is_token && cursor.goto_first_child() {
+            continue;
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                return errors;
+            }
+        }
+    }
+}
+
+/// CPython's `indstack`/`altindstack`: each open indentation level's column with tabs to
+/// multiples of 8 and with tabs as 1. The two must order every line the same way, or the
+/// meaning of the file would depend on the tab size.
+struct IndentStack {
+    levels: Vec<(usize, usize)>,
+}
+
+impl Default for IndentStack {
+    fn default() -> Self {
+        IndentStack {
+            levels: vec![(0, 0)],
+        }
+    }
+}
+
+impl IndentStack {
+    /// A logical line starting at (column, alt column).
+    fn line(&mut self, (column, alt): (usize, usize)) -> Result<(), String> {
+        const TAB_ERROR: &str = "inconsistent use of tabs and spaces in indentation";
+        let (top, top_alt) = self.top();
+        if column > top {
+            if alt <= top_alt {
+                return Err(TAB_ERROR.into());
+            }
+            self.levels.push((column, alt));
+            if self.levels.len() > MAX_INDENT_LEVELS + 1 {
+                return Err(format!(
+                    "too many levels of indentation (Python allows {MAX_INDENT_LEVELS})"
+                ));
+            }
+            return Ok(());
+        }
+        while self.levels.len() > 1 && column < self.top().0 {
+            self.levels.pop();
+        }
+        let (top, top_alt) = self.top();
+        if column != top {
+            // Keep going from the nearest level, as if the line were there.
+            return Err("unindent does not match any outer indentation level".into());
+        }
+        if alt != top_alt {
+            return Err(TAB_ERROR.into());
+        }
+        Ok(())
+    }
+
+    fn top(&self) -> (usize, usize) {
+        self.levels.last().copied().unwrap_or((0, 0))
+    }
+}
+
+/// Whether the gap between two tokens on different rows joins the lines (`\\` at a line end).
+fn continued(gap: &[u8]) -> bool {
+    gap.windows(2).any(|w| w == b"\\\n") || gap.windows(3).any(|w| w == b"\\\r\n")
+}
+
+/// The indentation of the line holding byte `at`, as CPython counts it: (tabs to the next
+/// multiple of 8, tabs as 1); a form feed resets both.
+fn columns(source: &[u8], at: usize) -> (usize, usize) {
+    let line_start = source[..at]
+        .iter()
+        .rposition(|b| *b == b'\n' || *b == b'\r')
+        .map_or(0, |i| i + 1);
+    source[line_start..at]
+        .iter()
+        .fold((0, 0), |(column, alt), b| match b {
+            b'\t' => ((column / 8 + 1) * 8, alt + 1),
+            0x0c => (0, 0),
+            _ => (column + 1, alt + 1),
+        })
 }
 
 /// Python 3 reads source as UTF-8 unless a coding cookie on line 1 or 2 says otherwise
@@ -221,15 +366,146 @@ mod tests {
 
     #[test]
     fn python3_print_calls_are_not_python2() {
-        let src = b"print(\"x\")\nprint\n";
+        // `print >>f, x` and `exec(code)` are valid Python 3 expressions.
+        let src = b"print(\"x\")\nprint\nprint >>sys.stderr, \"m\"\nexec(code)\nexec (code)\n";
         let tree = parse(src).unwrap();
         assert!(syntax_errors(&tree, src).is_empty());
     }
 
     #[test]
     fn deep_nesting_does_not_overflow() {
+        // Python refuses this file ("too many nested parentheses"), so it is one error, found
+        // without recursion.
         let src = format!("x = {}1{}\n", "(".repeat(10_000), ")".repeat(10_000));
         let tree = parse(src.as_bytes()).unwrap();
+        let errors = syntax_errors(&tree, src.as_bytes());
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].message.contains("too many nested parentheses"));
+        assert_eq!(errors[0].range.start, 4 + 200);
+    }
+
+    fn nested(n: usize, open: &str, close: &str) -> String {
+        format!("x = {}1{}\n", open.repeat(n), close.repeat(n))
+    }
+
+    #[test]
+    fn brackets_up_to_cpythons_limit_are_fine() {
+        for (open, close) in [("(", ")"), ("[", "]"), ("{", "}"), ("f(", ")")] {
+            let src = nested(200, open, close);
+            let tree = parse(src.as_bytes()).unwrap();
+            assert!(syntax_errors(&tree, src.as_bytes()).is_empty(), "{open}");
+            let src = nested(201, open, close);
+            let tree = parse(src.as_bytes()).unwrap();
+            let errors = syntax_errors(&tree, src.as_bytes());
+            assert_eq!(errors.len(), 1, "{open}: {errors:?}");
+        }
+    }
+
+    #[test]
+    fn brackets_in_strings_and_fstrings_do_not_count() {
+        let src = format!(
+            "x = \"{}\"\ny = f\"{{{}1{}}}\"\n",
+            "(".repeat(300),
+            "(".repeat(150),
+            ")".repeat(150)
+        );
+        let tree = parse(src.as_bytes()).unwrap();
+        let errors = syntax_errors(&tree, src.as_bytes());
+        assert!(errors.is_empty(), "{errors:?}");
+    }
+
+    fn nested_ifs(n: usize) -> String {
+        let mut src = String::new();
+        for level in 0..n {
+            src.push_str(&" ".repeat(level));
+            src.push_str("if a:\n");
+        }
+        src.push_str(&" ".repeat(n));
+        src.push_str("pass\n");
+        src
+    }
+
+    #[test]
+    fn indentation_up_to_cpythons_limit_is_fine() {
+        // 99 nested `if`s put `pass` at indentation level 99: Python's last allowed level.
+        let src = nested_ifs(99);
+        let tree = parse(src.as_bytes()).unwrap();
         assert!(syntax_errors(&tree, src.as_bytes()).is_empty());
+        let src = nested_ifs(100);
+        let tree = parse(src.as_bytes()).unwrap();
+        let errors = syntax_errors(&tree, src.as_bytes());
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].message.contains("too many levels of indentation"));
+    }
+
+    #[test]
+    fn a_thousand_nested_ifs_are_blamed_on_the_hundredth_level() {
+        let src = nested_ifs(1000);
+        let tree = parse(src.as_bytes()).unwrap();
+        let errors = syntax_errors(&tree, src.as_bytes());
+        assert!(errors[0].message.contains("too many levels of indentation"));
+        let line = src[..errors[0].range.start as usize].matches('\n').count() + 1;
+        assert_eq!(line, 101, "Python reports line 101");
+    }
+
+    #[test]
+    fn continuation_lines_comments_and_tabs_follow_the_tokenizer() {
+        // Backslash and bracket continuations, deeper comments and blank lines open no level;
+        // a tab is 8 columns.
+        let mut src = String::new();
+        for _ in 0..150 {
+            src.push_str("x = 1 + \\\n        2\ny = (1,\n             2)\n");
+            src.push_str("if a:\n\tpass\n                # deep comment\n\n");
+        }
+        let tree = parse(src.as_bytes()).unwrap();
+        let errors = syntax_errors(&tree, src.as_bytes());
+        assert!(errors.is_empty(), "{errors:?}");
+    }
+
+    fn first_error(src: &[u8]) -> Option<(usize, String)> {
+        let tree = parse(src).unwrap();
+        syntax_errors(&tree, src).first().map(|e| {
+            let line = src[..e.range.start as usize]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count();
+            (line + 1, e.message.clone())
+        })
+    }
+
+    #[test]
+    fn mixed_tabs_and_spaces_are_a_tab_error_where_python_says() {
+        // Each case checked against `python3 -c 'compile(...)'` (3.11).
+        let tab_error = "inconsistent use of tabs and spaces in indentation";
+        type Case<'a> = (&'a [u8], Option<(usize, &'a str)>);
+        let cases: &[Case] = &[
+            (b"if x:\n        a = 1\n\tb = 2\n", Some((3, tab_error))),
+            (b"if x:\n\ta = 1\n        b = 2\n", Some((3, tab_error))),
+            (b"if x:\n  \ta = 1\n", None),
+            (b"if x:\n\ta = 1\n\tif y:\n\t\tb = 2\n", None),
+            (b"if x:\n\tif y:\n\t        b = 2\n", None),
+            (
+                b"if x:\n    a = 1\n  b = 2\n",
+                Some((3, "unindent does not match any outer indentation level")),
+            ),
+        ];
+        for (src, expected) in cases {
+            let found = first_error(src);
+            let found = found.as_ref().map(|(line, m)| (*line, m.as_str()));
+            assert_eq!(found, *expected, "{}", String::from_utf8_lossy(src));
+        }
+    }
+
+    #[test]
+    fn same_line_blocks_and_siblings_do_not_add_indentation() {
+        // 150 one-line `if`s in sequence, each `if a: pass`, and one-line bodies inside
+        // multi-line headers: no level goes past 2.
+        let mut src = "def f(\n    a,\n): pass\n".to_string();
+        for _ in 0..150 {
+            src.push_str("if a:\n    if b: pass\n");
+        }
+        let tree = parse(src.as_bytes()).unwrap();
+        let errors = syntax_errors(&tree, src.as_bytes());
+        assert!(errors.is_empty(), "{errors:?}");
     }
 }
