@@ -28,7 +28,10 @@ pub struct ForbiddenRow {
 pub struct CheckReport {
     pub root: String,
     pub policy: String,
+    /// Files parsed and analyzed.
     pub files: usize,
+    /// Files over `max-file-size`, left unread (each is a DG009).
+    pub files_too_large: usize,
     pub guarded_files: usize,
     pub findings: Vec<Finding>,
     pub sinks: Vec<String>,
@@ -166,7 +169,16 @@ pub fn check_report(
         budget,
         root,
         policy: policy_origin(&analysis.policy.origin),
-        files: project.files.len(),
+        files: project
+            .files
+            .iter()
+            .filter(|f| f.too_large.is_none())
+            .count(),
+        files_too_large: project
+            .files
+            .iter()
+            .filter(|f| f.too_large.is_some())
+            .count(),
         guarded_files: project.files.iter().filter(|f| f.source.guarded).count(),
         findings,
         sinks: analysis

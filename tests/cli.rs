@@ -206,8 +206,8 @@ fn json_output_has_the_documented_fields() {
 #[test]
 fn explain_prints_each_rule_and_rejects_unknown_ones() {
     for code in [
-        "DG001", "DG002", "DG003", "DG004", "DG005", "DG006", "DG007", "DG008", "DG010", "DG011",
-        "DG012", "DG013", "DG014", "DG015", "DG016", "DG017", "DG018", "DG100",
+        "DG001", "DG002", "DG003", "DG004", "DG005", "DG006", "DG007", "DG008", "DG009", "DG010",
+        "DG011", "DG012", "DG013", "DG014", "DG015", "DG016", "DG017", "DG018", "DG100",
     ] {
         deployguard()
             .args(["explain", code])
@@ -443,6 +443,12 @@ fn hostile_files_fail_closed_or_pass_cleanly() {
     put("crlf.py", b"def f():\r\n    if x:\r\n        return 1\r\n");
     put("declared.py", b"# -*- coding: latin-1 -*-\nx = \"\xff\"\n");
     put("empty.py", b"");
+    put("tabs.py", b"if x:\n        a = 1\n\tb = 2\n");
+    put("tabs_ok.py", b"if x:\n\ta = 1\n\tif y:\n\t\tb = 2\n");
+    put(
+        "parens.py",
+        format!("x = {}1{}\n", "(".repeat(10_000), ")".repeat(10_000)).as_bytes(),
+    );
     std::fs::create_dir(dir.path().join("dir.py")).unwrap();
     std::os::unix::fs::symlink("loop", dir.path().join("loop")).unwrap();
     std::os::unix::fs::symlink(".", dir.path().join("self")).unwrap();
@@ -461,6 +467,69 @@ fn hostile_files_fail_closed_or_pass_cleanly() {
         .map(|f| f["file"].as_str().unwrap())
         .collect();
     flagged.sort();
-    assert_eq!(flagged, ["latin.py", "nul.py", "py2.py"], "{json:#}");
+    assert_eq!(
+        flagged,
+        ["latin.py", "nul.py", "parens.py", "py2.py", "tabs.py"],
+        "{json:#}"
+    );
     assert!(!String::from_utf8_lossy(&output.stderr).contains("panicked"));
+}
+
+#[test]
+fn a_file_over_the_size_limit_fails_closed_without_being_read() {
+    // 11 MiB of valid code: over the default 10 MiB limit, so it is DG009 and never parsed
+    // (parsing it would take seconds and gigabytes).
+    let dir = tiny_tree("    return app");
+    let line = "def f():\n    return 1\n";
+    write(
+        dir.path(),
+        "generated.py",
+        &line.repeat(11 * 1024 * 1024 / line.len()),
+    );
+    let output = deployguard()
+        .args(["check", "--format", "json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let findings = json["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{json:#}");
+    assert_eq!(findings[0]["code"], "DG009");
+    assert_eq!(findings[0]["severity"], "error");
+    assert_eq!(findings[0]["file"], "generated.py");
+    assert!(
+        findings[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("11.0 MiB, over the 10.0 MiB limit")
+    );
+    assert_eq!(json["summary"]["files_too_large"], 1);
+
+    // Outside the guarded scope it is a warning.
+    let config = std::fs::read_to_string(dir.path().join("deployguard.toml")).unwrap();
+    write(
+        dir.path(),
+        "deployguard.toml",
+        &format!("exclude = [\"generated.py\"]\n{config}"),
+    );
+    deployguard()
+        .args(["check"])
+        .arg(dir.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("DG009"))
+        .stdout(predicate::str::contains("1 too large to analyze"));
+    // The limit is the policy's: at 100 bytes the small guarded module is not read either.
+    write(
+        dir.path(),
+        "deployguard.toml",
+        &format!("max-file-size = 100\nexclude = [\"generated.py\"]\n{config}"),
+    );
+    deployguard()
+        .args(["check"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("ops.py was not analyzed"));
 }

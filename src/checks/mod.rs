@@ -12,6 +12,7 @@ mod dg005;
 mod dg006;
 mod dg007;
 mod dg008;
+mod dg009;
 mod dg100;
 pub mod guard;
 pub mod must_precede;
@@ -67,6 +68,7 @@ pub const REGISTRY: &[Check] = &[
     dg006::CHECK,
     dg007::CHECK,
     dg008::CHECK,
+    dg009::CHECK,
     dg100::CHECK,
 ];
 

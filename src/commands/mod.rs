@@ -101,7 +101,7 @@ pub fn load(common: &Common, policy_required: bool) -> Result<Loaded, CommandErr
     } else {
         discover(&root, &layout)?
     };
-    let project = Project::load(files)?;
+    let project = Project::load(files, policy.max_file_size)?;
     Ok(Loaded { policy, project })
 }
 

@@ -28,6 +28,8 @@ struct JsonSummary {
     files: usize,
     sites: usize,
     files_with_syntax_errors: Vec<String>,
+    /// Files over `max-file-size`, not parsed.
+    files_not_analyzed: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -64,6 +66,12 @@ pub fn run(common: &Common, sinks: &[String]) -> Result<Outcome, CommandError> {
         .filter(|f| !f.facts.syntax_errors.is_empty())
         .map(|f| f.source.rel.clone())
         .collect();
+    let too_large: Vec<String> = project
+        .files
+        .iter()
+        .filter(|f| f.too_large.is_some())
+        .map(|f| f.source.rel.clone())
+        .collect();
     let stdout = match common.format {
         Format::Json => render::json::to_string(&JsonSites {
             version: render::json::SCHEMA_VERSION,
@@ -73,6 +81,7 @@ pub fn run(common: &Common, sinks: &[String]) -> Result<Outcome, CommandError> {
                 files: project.files.len(),
                 sites: rows.len(),
                 files_with_syntax_errors: syntax_errors,
+                files_not_analyzed: too_large,
             },
             sites: rows
                 .into_iter()
@@ -114,6 +123,12 @@ pub fn run(common: &Common, sinks: &[String]) -> Result<Outcome, CommandError> {
                 let _ = writeln!(
                     out,
                     "warning: {file} does not parse; its sites may be incomplete"
+                );
+            }
+            for file in &too_large {
+                let _ = writeln!(
+                    out,
+                    "warning: {file} is over `max-file-size` and was not analyzed; its sites are missing"
                 );
             }
             out

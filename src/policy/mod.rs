@@ -91,7 +91,13 @@ pub struct Policy {
     pub budget: BudgetPolicy,
     /// `None` when the policy does not ask for a guard.
     pub guard: Option<GuardPolicy>,
+    /// Files larger than this (bytes) are not parsed: DG009, an error in the guarded scope.
+    pub max_file_size: u64,
 }
+
+/// Large enough for any hand-written module (CPython's largest stdlib file is under 1 MB),
+/// small enough that a generated 50 MB blob cannot stall a pre-commit hook.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
 
 impl Policy {
     /// A policy that guards nothing, for inventory commands on trees without a config.
@@ -115,6 +121,7 @@ impl Policy {
                 tiers: Vec::new(),
             },
             guard: None,
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
         }
     }
 }
@@ -180,6 +187,7 @@ struct RawPolicy {
     dynamic: Option<Spanned<String>>,
     budget: Option<RawBudget>,
     guard: Option<RawGuard>,
+    max_file_size: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -511,6 +519,24 @@ fn parse_policy(
             tiers: Vec::new(),
         },
     };
+    let max_file_size = match &raw.max_file_size {
+        None => DEFAULT_MAX_FILE_SIZE,
+        Some(size) => u64::try_from(*size.get_ref())
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| {
+                invalid(
+                    path,
+                    text,
+                    Some(size.span()),
+                    format!(
+                        "{}: `max-file-size` must be a positive number of bytes",
+                        path.display()
+                    ),
+                    "e.g. `max-file-size = 20971520` for 20 MiB",
+                )
+            })?,
+    };
     let guard = raw.guard.as_ref().map(|g| GuardPolicy {
         expected: g.expected.clone(),
         actual: g.actual.clone(),
@@ -539,10 +565,11 @@ fn parse_policy(
         include: glob_list(&raw.include, &["**/*.py"])?,
         exclude: glob_list(&raw.exclude, &[])?,
         dynamic,
+        max_file_size,
     })
 }
 
-const KEYS_HELP: &str = "known keys: sinks, counters, entry, forbidden, include, exclude, module-roots, dynamic, [[sites]] (kind, in), [[exempt]] (in, after, key), [budget] (base, warm-check, tiers), [guard] (expected, actual, status, count-env); see `deployguard explain config`";
+const KEYS_HELP: &str = "known keys: sinks, counters, entry, forbidden, include, exclude, module-roots, dynamic, max-file-size, [[sites]] (kind, in), [[exempt]] (in, after, key), [budget] (base, warm-check, tiers), [guard] (expected, actual, status, count-env); see `deployguard explain config`";
 
 fn globs(patterns: &[String]) -> Result<GlobSet, (usize, String)> {
     let mut builder = GlobSetBuilder::new();
@@ -578,6 +605,7 @@ Keys
   exclude = [\"**/tests/**\"]               left out of the guarded scope (still parsed)
   module-roots = [\"runner\"]               import roots for module names (default \".\")
   dynamic = \"deny\"                        unresolvable calls in forbidden reach: deny | warn
+  max-file-size = 10485760                larger files are not parsed (bytes)    (DG009)
 
   [[sites]]                               where a deploy is accounted for        (DG002)
   kind = \"base\"                           base | dep
@@ -587,6 +615,18 @@ Keys
   in = [\"run_recipe_ci.promote_canonical\"]
   after = \"os.environ.pop\"                must run first on every path
   key = \"CCCI_DEPLOY_COUNT_FILE\"          its first argument
+
+  [budget]                                what one run may deploy                (DG004)
+  base = 1                                deploys per run besides the cold deps
+  warm-check = [\"deps.is_live_warm\"]      a dep it says is warm must cost 0
+  tiers = [{ name = \"upgrade\", function = \"generic.perform_upgrade\" }]
+                                          tiers reported with the deploys each adds
+
+  [guard]                                 the run-time deploy-count guard        (DG005)
+  expected = \"expected_deploy_count\"      the entry's expected count (base + len(cold))
+  actual = \"deploy_count\"                 the count the counter wrote
+  status = \"overall\"                      the exit status a mismatch must fail
+  count-env = \"CCCI_DEPLOY_COUNT_FILE\"    the variable naming the counter's file
 
 The embedded cc-ci policy, verbatim:
 ";
@@ -624,6 +664,25 @@ mod tests {
         };
         assert!(message.contains("sinkz"), "{message}");
         assert_eq!(span.map(|s| &text[s]), Some("sinkz"));
+    }
+
+    #[test]
+    fn max_file_size_defaults_and_rejects_nonsense_with_a_span() {
+        let text = "sinks = [\"deploy_app\"]\n";
+        let policy = parse_policy(text, Path::new("d.toml"), Path::new("."), false).unwrap();
+        assert_eq!(policy.max_file_size, DEFAULT_MAX_FILE_SIZE);
+        let text = "sinks = [\"deploy_app\"]\nmax-file-size = 1024\n";
+        let policy = parse_policy(text, Path::new("d.toml"), Path::new("."), false).unwrap();
+        assert_eq!(policy.max_file_size, 1024);
+        for bad in ["-1", "0", "\"10MB\""] {
+            let text = format!("sinks = [\"deploy_app\"]\nmax-file-size = {bad}\n");
+            let Err(PolicyError::Invalid { span, .. }) =
+                parse_policy(&text, Path::new("d.toml"), Path::new("."), false)
+            else {
+                panic!("expected an invalid-policy error for {bad}");
+            };
+            assert_eq!(span.map(|s| &text[s]), Some(bad));
+        }
     }
 
     #[test]

@@ -26,6 +26,9 @@ pub struct ProjectFile {
     pub facts: FileFacts,
     /// Byte offset of the start of each line, for rendering.
     pub line_starts: Vec<u32>,
+    /// The file's size when it was over the policy's `max-file-size` and so not read: its
+    /// facts are empty, and DG009 reports it.
+    pub too_large: Option<u64>,
 }
 
 pub struct FuncInfo {
@@ -72,20 +75,34 @@ impl ProjectFile {
             text,
             facts,
             line_starts,
+            too_large: None,
         }
+    }
+
+    /// A file left unread because it is `size` bytes, over the size limit.
+    pub fn too_large(source: SourceFile, size: u64) -> ProjectFile {
+        let mut file = ProjectFile::new(source, Vec::new());
+        file.too_large = Some(size);
+        file
     }
 }
 
 impl Project {
-    /// Reads and extracts every file in parallel, then indexes them on one thread.
-    pub fn load(sources: Vec<SourceFile>) -> Result<Project, ReadError> {
+    /// Reads and extracts every file in parallel, then indexes them on one thread. Files over
+    /// `max_file_size` bytes are not read (see [`ProjectFile::too_large`]).
+    pub fn load(sources: Vec<SourceFile>, max_file_size: u64) -> Result<Project, ReadError> {
         let files: Vec<ProjectFile> = sources
             .into_par_iter()
             .map(|source| {
-                let text = std::fs::read(&source.path).map_err(|e| ReadError {
+                let read_error = |e| ReadError {
                     path: source.path.clone(),
                     source: e,
-                })?;
+                };
+                let size = std::fs::metadata(&source.path).map_err(read_error)?.len();
+                if size > max_file_size {
+                    return Ok(ProjectFile::too_large(source, size));
+                }
+                let text = std::fs::read(&source.path).map_err(read_error)?;
                 Ok(ProjectFile::new(source, text))
             })
             .collect::<Result<_, ReadError>>()?;

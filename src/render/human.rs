@@ -135,9 +135,14 @@ pub fn check(project: &Project, report: &CheckReport, style: &Style) -> String {
         "deployguard check {} (policy: {})",
         report.root, report.policy
     );
+    let too_large = if report.files_too_large > 0 {
+        format!(", {} too large to analyze", report.files_too_large)
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "  files: {} analyzed, {} in the guarded scope",
+        "  files: {} analyzed{too_large}, {} in the guarded scope",
         report.files, report.guarded_files
     );
     let _ = writeln!(
