@@ -22,11 +22,27 @@ use crate::parse::{QUERIES, parse, syntax_errors};
 const MAX_EXPR_DEPTH: usize = 64;
 /// How many decorators on one definition are modelled precisely.
 const MAX_DECORATORS: usize = 6;
+/// Qualnames keep at most this many leading segments before eliding to `….name`: 10,000
+/// nested lambdas would otherwise spell out 50 MB of names per copy (quadratic).
+const MAX_QUALNAME_SEGMENTS: usize = 32;
 /// Container methods that store their arguments into the container they are called on.
 const STORING_METHODS: &[&str] = &["append", "appendleft", "insert", "add", "setdefault", "put"];
 const MERGING_METHODS: &[&str] = &["extend", "extendleft", "update"];
 
 /// Extracts the facts of one file. Never fails: unparsable input yields syntax errors.
+/// `outer.inner`; past [`MAX_QUALNAME_SEGMENTS`], `a.b.….inner`, so names stay bounded while
+/// the module, the outer definitions and the name itself (what policy patterns match) remain.
+fn nested_qualname(parent: &str, name: &str) -> String {
+    if parent.is_empty() {
+        return name.to_string();
+    }
+    if parent.split('.').nth(MAX_QUALNAME_SEGMENTS - 1).is_none() {
+        return format!("{parent}.{name}");
+    }
+    let kept: Vec<&str> = parent.split('.').take(MAX_QUALNAME_SEGMENTS - 2).collect();
+    format!("{}.….{name}", kept.join("."))
+}
+
 pub fn extract(source: &[u8]) -> FileFacts {
     let module = Scope::new(
         ScopeKind::Module,
@@ -50,6 +66,7 @@ pub fn extract(source: &[u8]) -> FileFacts {
         source,
         scopes: vec![module],
         scope_of_node: HashMap::new(),
+        comprehension_uses: HashMap::new(),
     };
     extractor.run(tree.root_node());
     FileFacts {
@@ -148,6 +165,9 @@ pub(super) struct Extractor<'s> {
     scopes: Vec<Scope>,
     /// Definition node id -> the scope it opens.
     scope_of_node: HashMap<usize, ScopeIdx>,
+    /// Comprehension node id -> what its result is bound to, noted by the assignment or
+    /// `return` around it (visited first), so no capture asks tree-sitter for a parent.
+    comprehension_uses: HashMap<usize, Comprehension>,
 }
 
 /// Finds the innermost scope containing a position, for positions visited in order.
@@ -220,12 +240,7 @@ impl<'s> Extractor<'s> {
                     None => continue,
                 }
             };
-            let parent_qualname = &self.scopes[parent].qualname;
-            let qualname = if parent_qualname.is_empty() {
-                name
-            } else {
-                format!("{parent_qualname}.{name}")
-            };
+            let qualname = nested_qualname(&self.scopes[parent].qualname, &name);
             let idx = self.scopes.len();
             let body_range = TextRange::of(&body);
             self.scopes.push(Scope::new(
@@ -291,7 +306,12 @@ impl<'s> Extractor<'s> {
             Some(list) => self.params(list),
             None => Vec::new(),
         };
-        let decorated = node.parent().filter(|p| p.kind() == "decorated_definition");
+        // Only a `def` or `class` statement can be decorated; asking a lambda for its parent
+        // would cost the depth of the tree, for each of 10,000 nested lambdas.
+        let decorated = (self.scopes[idx].kind != ScopeKind::Lambda)
+            .then(|| node.parent())
+            .flatten()
+            .filter(|p| p.kind() == "decorated_definition");
         let decorators: Vec<Expr> = decorated
             .map(|d| {
                 let mut walk = d.walk();
@@ -416,6 +436,9 @@ impl<'s> Extractor<'s> {
                 ) else {
                     return;
                 };
+                if kind == Capture::Assign && left.kind() == "identifier" {
+                    self.note_comprehension_use(right, Some(self.text(left).to_string()), false);
+                }
                 // `a = b = value`: every target gets the innermost right-hand side.
                 while right.kind() == "assignment" {
                     match right.child_by_field_name("right") {
@@ -486,6 +509,9 @@ impl<'s> Extractor<'s> {
                 }
             }
             Capture::Return => {
+                if let (Some(value), "return_statement") = (node.named_child(0), node.kind()) {
+                    self.note_comprehension_use(value, None, true);
+                }
                 if let Some(value) = node.named_child(0) {
                     let value = self.expr(value);
                     self.scopes[scope].returns.push(value);
@@ -585,16 +611,36 @@ impl<'s> Extractor<'s> {
 
     /// What a comprehension's result is bound to (`deployed = [...]`, `return [...]`).
     fn comprehension(&self, node: Node<'s>) -> Comprehension {
-        let outer = node.parent();
-        let assigned_to = outer
-            .filter(|o| o.kind() == "assignment")
-            .and_then(|o| o.child_by_field_name("left"))
-            .filter(|l| l.kind() == "identifier")
-            .map(|l| self.text(l).to_string());
-        let returned = outer.is_some_and(|o| o.kind() == "return_statement");
-        Comprehension {
-            assigned_to,
-            returned,
+        self.comprehension_uses
+            .get(&node.id())
+            .cloned()
+            .unwrap_or(Comprehension {
+                assigned_to: None,
+                returned: false,
+            })
+    }
+
+    /// `value` is the right-hand side of `name = value` or the value of `return value`.
+    fn note_comprehension_use(
+        &mut self,
+        value: Node<'s>,
+        assigned_to: Option<String>,
+        returned: bool,
+    ) {
+        let comprehensions = [
+            "list_comprehension",
+            "set_comprehension",
+            "dictionary_comprehension",
+            "generator_expression",
+        ];
+        if comprehensions.contains(&value.kind()) {
+            self.comprehension_uses.insert(
+                value.id(),
+                Comprehension {
+                    assigned_to,
+                    returned,
+                },
+            );
         }
     }
 
@@ -1005,5 +1051,32 @@ fn shorten(text: &str) -> String {
 impl<'s> Extractor<'s> {
     pub(super) fn source_bytes(&self) -> &'s [u8] {
         self.source
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qualnames_nest_and_stay_bounded_when_deep() {
+        assert_eq!(nested_qualname("", "f"), "f");
+        assert_eq!(nested_qualname("C", "m"), "C.m");
+        let mut qualname = String::new();
+        for i in 0..10_000 {
+            qualname = nested_qualname(&qualname, &format!("<lambda{i}>"));
+        }
+        assert!(qualname.len() < 400, "{qualname}");
+        assert!(qualname.starts_with("<lambda0>.<lambda1>."), "{qualname}");
+        assert!(qualname.ends_with(".….<lambda9999>"), "{qualname}");
+    }
+
+    #[test]
+    fn ten_thousand_nested_lambdas_are_all_scopes() {
+        let src = format!("x = {}deploy_app\n", "lambda: ".repeat(10_000));
+        let facts = extract(src.as_bytes());
+        assert_eq!(facts.scopes.len(), 10_001);
+        let total: usize = facts.scopes.iter().map(|s| s.qualname.len()).sum();
+        assert!(total < 10_000 * 400, "{total} bytes of qualnames");
     }
 }
