@@ -59,24 +59,44 @@ pub fn discover(root: &Path, layout: &Layout) -> Result<Vec<SourceFile>, Discove
         });
     }
     let mut files = Vec::new();
+    // Symlinks are followed, as Python's import follows them: a harness module that is a
+    // link to shared code is still harness code, and skipping it would hide its calls.
     let walker = WalkDir::new(root)
-        .follow_links(false)
+        .follow_links(true)
         .sort_by_file_name()
         .into_iter();
     let walker = walker.filter_entry(|entry| entry.depth() == 0 || !is_skipped_dir(entry));
     for entry in walker {
-        let entry = entry.map_err(|source| DiscoverError::Walk {
-            path: source
-                .path()
-                .map_or_else(|| root.to_path_buf(), Path::to_path_buf),
-            source,
-        })?;
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(error) if is_loop_or_dangling(&error) => continue,
+            Err(source) => {
+                return Err(DiscoverError::Walk {
+                    path: source
+                        .path()
+                        .map_or_else(|| root.to_path_buf(), Path::to_path_buf),
+                    source,
+                });
+            }
+        };
         if !entry.file_type().is_file() || entry.path().extension().is_none_or(|e| e != "py") {
             continue;
         }
         files.push(source_file(entry.path(), layout));
     }
     Ok(files)
+}
+
+/// A directory link back to one of its ancestors (already being walked), or a link to
+/// nothing (Python cannot import it either): skipped. Any other error stops discovery.
+fn is_loop_or_dangling(error: &walkdir::Error) -> bool {
+    if error.loop_ancestor().is_some() {
+        return true;
+    }
+    error.path().is_some_and(|path| {
+        std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+            && std::fs::metadata(path).is_err()
+    })
 }
 
 fn is_skipped_dir(entry: &walkdir::DirEntry) -> bool {
@@ -140,6 +160,43 @@ pub fn module_name(rel: &str, module_roots: &[String]) -> (String, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn layout_all<'a>(root: &'a Path, globs: &'a GlobSet, none: &'a GlobSet) -> Layout<'a> {
+        Layout {
+            project_root: root,
+            module_roots: &[],
+            include: globs,
+            exclude: none,
+        }
+    }
+
+    #[test]
+    fn symlinked_modules_are_found_and_loops_skipped() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("shared")).unwrap();
+        std::fs::create_dir_all(root.join("harness")).unwrap();
+        std::fs::write(root.join("shared/deps.py"), "def f(): pass\n").unwrap();
+        symlink("../shared/deps.py", root.join("harness/deps.py")).unwrap();
+        symlink("../shared", root.join("harness/vendored")).unwrap();
+        symlink(".", root.join("harness/self")).unwrap();
+        symlink("loop.py", root.join("harness/loop.py")).unwrap();
+        symlink("nowhere.py", root.join("harness/dangling.py")).unwrap();
+        let mut builder = globset::GlobSetBuilder::new();
+        builder.add(globset::Glob::new("**/*.py").unwrap());
+        let (all, none) = (builder.build().unwrap(), GlobSet::empty());
+        let files = discover(root, &layout_all(root, &all, &none)).unwrap();
+        let rels: Vec<&str> = files.iter().map(|f| f.rel.as_str()).collect();
+        assert_eq!(
+            rels,
+            [
+                "harness/deps.py",
+                "harness/vendored/deps.py",
+                "shared/deps.py"
+            ]
+        );
+    }
 
     #[test]
     fn module_names_follow_the_import_root() {

@@ -476,6 +476,46 @@ fn hostile_files_fail_closed_or_pass_cleanly() {
 }
 
 #[test]
+fn an_unreadable_file_is_exit_2_naming_it() {
+    // Permissions do not stop root (CI may run as root), but reading /proc/self/mem from
+    // offset 0 fails with EIO for anyone: a real unreadable file behind a symlinked module.
+    let dir = tiny_tree("    return app");
+    std::os::unix::fs::symlink("/proc/self/mem", dir.path().join("mem.py")).unwrap();
+    deployguard()
+        .arg("check")
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot read"))
+        .stderr(predicate::str::contains("mem.py"))
+        .stderr(predicate::str::contains("make the file readable"));
+}
+
+#[test]
+fn a_symlinked_module_is_analyzed_like_any_other() {
+    // Python imports through symlinks, so a deploy in a linked module must be seen.
+    let dir = tiny_tree("    return app");
+    write(
+        dir.path(),
+        "shared/backup_impl.py",
+        "from ops import deploy\n\ndef backup(app):\n    deploy(app)\n",
+    );
+    std::os::unix::fs::symlink("shared/backup_impl.py", dir.path().join("impl.py")).unwrap();
+    write(
+        dir.path(),
+        "ops.py",
+        "def deploy(app):\n    return app\n\ndef backup(app):\n    from impl import backup as b\n    b(app)\n\ndef main():\n    deploy('x')\n    backup('x')\n",
+    );
+    deployguard()
+        .arg("check")
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("DG003"))
+        .stdout(predicate::str::contains("impl.py"));
+}
+
+#[test]
 fn a_file_over_the_size_limit_fails_closed_without_being_read() {
     // 11 MiB of valid code: over the default 10 MiB limit, so it is DG009 and never parsed
     // (parsing it would take seconds and gigabytes).

@@ -489,6 +489,56 @@ fn bad_revisions_are_exit_2_with_the_fix() {
 }
 
 #[test]
+fn no_git_on_path_is_exit_2_saying_so() {
+    let dir = repo();
+    let empty = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_deployguard"))
+        .args(["ratchet", "--base", "HEAD"])
+        .arg(dir.path())
+        .env("PATH", empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("git is not installed or not on PATH"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_shallow_clone_without_the_base_is_exit_2_with_the_fetch_to_run() {
+    let origin = repo();
+    write(
+        origin.path(),
+        "tests/test_more.py",
+        "def test_more():\n    assert 1\n",
+    );
+    git(origin.path(), &["add", "-A"]);
+    git(origin.path(), &["commit", "-q", "-m", "second"]);
+    let base = git(origin.path(), &["rev-parse", "HEAD~1"]);
+    let parent = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", origin.path().display());
+    git(
+        parent.path(),
+        &["clone", "-q", "--depth", "1", &url, "shallow"],
+    );
+    let clone = parent.path().join("shallow");
+    for rev in ["HEAD~1", base.trim()] {
+        let output = Command::new(env!("CARGO_BIN_EXE_deployguard"))
+            .args(["ratchet", "--base", rev])
+            .arg(&clone)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{rev}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(rev), "{rev}: {stderr}");
+        assert!(stderr.contains("shallow"), "{rev}: {stderr}");
+        assert!(stderr.contains("git fetch"), "{rev}: {stderr}");
+    }
+}
+
+#[test]
 fn two_unpacked_trees_compare_without_git() {
     let base = tempfile::tempdir().unwrap();
     let head = tempfile::tempdir().unwrap();

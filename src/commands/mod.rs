@@ -55,7 +55,11 @@ impl CommandError {
                 Some("pass the directory that holds the harness, e.g. `deployguard check testdata/cc-ci/runner`".into())
             }
             CommandError::Discover(_) => Some("check the permissions of that path".into()),
-            CommandError::Read(_) => Some("make the file readable, or exclude it in the policy".into()),
+            CommandError::Read(_) => Some(
+                "make the file readable: deployguard reads every .py file under ROOT, in the \
+                 guarded scope or not, because guarded code may call into any of them"
+                    .into(),
+            ),
             CommandError::Usage { help, .. } => (!help.is_empty()).then(|| help.clone()),
             CommandError::Ratchet(e) => e.help(),
         }

@@ -242,8 +242,9 @@ impl Git {
             .is_ok_and(|out| out.trim_ascii() == b"true");
         if shallow {
             return "this is a shallow clone, so older commits are missing: run \
-                    `git fetch --unshallow` (or `git fetch --deepen=N` for N more commits); in \
-                    GitHub Actions set `fetch-depth: 0` on actions/checkout"
+                    `git fetch --unshallow` (or `git fetch --deepen=N` for N more commits); in a \
+                    Drone pipeline drop `depth` from the `clone:` section (GitHub Actions: \
+                    `fetch-depth: 0`)"
                 .into();
         }
         let fetch = match rev.strip_prefix("origin/") {
