@@ -71,24 +71,25 @@ def discover(root: str) -> list[str]:
     """ROOT-relative '/'-separated paths of the *.py files, sorted."""
     found: list[str] = []
 
-    def walk(abs_dir: str, rel_dir: str) -> None:
+    # Symlinks are followed, as Python's import follows them; a directory link back to an
+    # ancestor being walked (a loop) and a link to nothing are skipped.
+    def walk(abs_dir: str, rel_dir: str, ancestors: frozenset[str]) -> None:
         with os.scandir(abs_dir) as it:
             entries = list(it)
         for entry in entries:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
             try:
-                mode = entry.stat(follow_symlinks=False).st_mode
+                mode = entry.stat(follow_symlinks=True).st_mode
             except OSError:
-                continue
-            if stat.S_ISLNK(mode):
-                continue  # symlinks are never followed, nor reported
+                continue  # dangling link or loop of links
             if stat.S_ISDIR(mode):
-                if not skip_dir(entry.path, entry.name):
-                    walk(entry.path, rel)
+                real = os.path.realpath(entry.path)
+                if real not in ancestors and not skip_dir(entry.path, entry.name):
+                    walk(entry.path, rel, ancestors | {real})
             elif stat.S_ISREG(mode) and entry.name.endswith(".py"):
                 found.append(rel)
 
-    walk(root, "")
+    walk(root, "", frozenset({os.path.realpath(root)}))
     found.sort()
     return found
 

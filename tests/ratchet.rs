@@ -559,3 +559,28 @@ fn two_unpacked_trees_compare_without_git() {
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(codes(&json), ["DG010"]);
 }
+
+#[test]
+fn a_test_file_over_the_size_limit_is_not_proven() {
+    // The same tests, plus 11 MiB of generated ones: the file is not read, and the ratchet
+    // says so instead of passing it.
+    let base = tempfile::tempdir().unwrap();
+    let head = tempfile::tempdir().unwrap();
+    write(base.path(), "tests/test_suite.py", TESTS);
+    let generated = "def test_generated():\n    assert True\n";
+    let big = format!(
+        "{TESTS}{}",
+        generated.repeat(11 * 1024 * 1024 / generated.len())
+    );
+    write(head.path(), "tests/test_suite.py", &big);
+    let output = Command::new(env!("CARGO_BIN_EXE_deployguard"))
+        .args(["ratchet", "--format", "json", "--base-tree"])
+        .arg(base.path())
+        .arg("--head-tree")
+        .arg(head.path())
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{json:#}");
+    assert!(codes(&json).contains(&"DG009".to_string()), "{json:#}");
+}

@@ -18,7 +18,8 @@ What it catches
 Why it matters for the deploy budget
   Calls inside a file deployguard did not read cannot be resolved, so a deploy could hide
   there. In the guarded scope this fails closed (an error, exit 1); outside it, it is a
-  warning.
+  warning. `ratchet` applies the same 10 MiB limit to test files: one over it is not
+  compared, which is a finding, never a pass.
 
 Example
   # harness/generated_tables.py, 48 MB

@@ -15,6 +15,7 @@ use super::compare::{Collected, Loc, RatchetFinding, compare};
 use super::git::{Git, GitError, Side};
 use super::python_tests::{self, Candidate};
 use super::{rust_tests, suite};
+use crate::policy::DEFAULT_MAX_FILE_SIZE;
 
 /// Where one side of the comparison comes from.
 pub enum Revision {
@@ -183,7 +184,10 @@ pub fn ratchet(
     findings.extend(compare(&base_tests, &head_tests, &fixtures));
     findings.extend(suite::helpers_removed(&base_candidates, &head_candidates));
     for path in paths.iter().filter(|p| p.ends_with(".py")) {
-        if let (Some(old), Some(new)) = (base.read(path)?, head.read(path)?) {
+        if let (Some(old), Some(new)) = (base.read(path)?, head.read(path)?)
+            && within_limit(&old)
+            && within_limit(&new)
+        {
             findings.extend(suite::stages_removed(path, &old, &new));
         }
     }
@@ -213,7 +217,7 @@ fn fixture_cases(
     let mut cases = HashMap::new();
     let conftests = files.iter().filter(|f| f.ends_with("conftest.py"));
     for path in conftests.chain(paths.iter().filter(|p| p.ends_with(".py"))) {
-        if let Some(source) = side.read(path)? {
+        if let Some(source) = side.read(path)?.filter(|s| within_limit(s)) {
             for (name, count) in python_tests::parametrized_fixtures(&source) {
                 let slot = cases.entry(name).or_insert(0usize);
                 *slot = (*slot).max(count);
@@ -246,6 +250,10 @@ fn tests_of(
         let Some(bytes) = side.read(path)? else {
             continue;
         };
+        if !within_limit(&bytes) {
+            findings.push(too_large(path, bytes.len()));
+            continue;
+        }
         if path.ends_with(".rs") {
             let text = String::from_utf8_lossy(&bytes);
             match rust_tests::extract(path, &text) {
@@ -297,6 +305,30 @@ fn unparsable(path: &str, line: usize, message: &str) -> RatchetFinding {
         head: Some(Loc {
             file: path.to_string(),
             line,
+        }),
+        waived: None,
+    }
+}
+
+/// Files over the size limit are not parsed (tests_of reports them as DG009).
+fn within_limit(bytes: &[u8]) -> bool {
+    bytes.len() as u64 <= DEFAULT_MAX_FILE_SIZE
+}
+
+/// DG009: a test file over the size limit is not read, so its tests are not proven either.
+fn too_large(path: &str, size: usize) -> RatchetFinding {
+    RatchetFinding {
+        code: "DG009",
+        message: format!(
+            "{path} is {:.1} MiB, over the {} MiB limit: its tests cannot be compared, so they are not proven unweakened",
+            size as f64 / (1024.0 * 1024.0),
+            DEFAULT_MAX_FILE_SIZE / (1024 * 1024)
+        ),
+        test: path.to_string(),
+        base: None,
+        head: Some(Loc {
+            file: path.to_string(),
+            line: 1,
         }),
         waived: None,
     }
