@@ -295,6 +295,34 @@ fn paths_shows_the_witness_chain() {
 }
 
 #[test]
+fn paths_no_path_is_not_proven_when_a_guarded_file_does_not_parse() {
+    let dir = tiny_tree("    return app");
+    write(dir.path(), "extra.py", "def f(:\n    deploy('x')\n");
+    deployguard()
+        .args(["paths", "--from", "backup"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("NOT PROVEN"))
+        .stdout(predicate::str::contains("extra.py does not parse (DG100)"));
+    let output = deployguard()
+        .args(["paths", "--from", "backup", "--format", "json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json[0]["unproven"][0], "extra.py does not parse (DG100)");
+    std::fs::remove_file(dir.path().join("extra.py")).unwrap();
+    deployguard()
+        .args(["paths", "--from", "backup"])
+        .arg(dir.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("backup: no path to ops.deploy\n"));
+}
+
+#[test]
 fn graph_json_uses_the_callgraph_research_format() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "pkg/__init__.py", "from .mod import f\n");

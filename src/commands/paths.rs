@@ -17,6 +17,32 @@ struct JsonPath {
     from: String,
     to: Option<String>,
     hops: Vec<render::json::JsonHop>,
+    /// Why "no path" is not proven (empty when it is, or when a path was found).
+    unproven: Vec<String>,
+}
+
+/// What the graph could not see: guarded files that do not parse or were not read, and
+/// value flow that did not settle. Any of these makes "no path" unproven.
+fn blind_spots(analysis: &Analysis) -> Vec<String> {
+    let mut reasons: Vec<String> = analysis
+        .project
+        .files
+        .iter()
+        .filter(|f| f.source.guarded)
+        .filter_map(|f| {
+            if f.too_large.is_some() {
+                Some(format!("{} was not analyzed (DG009)", f.source.rel))
+            } else if !f.facts.syntax_errors.is_empty() {
+                Some(format!("{} does not parse (DG100)", f.source.rel))
+            } else {
+                None
+            }
+        })
+        .collect();
+    if analysis.graph.unsettled {
+        reasons.push("value flow did not settle (DG007)".into());
+    }
+    reasons
 }
 
 fn pattern(text: &str, flag: &str) -> Result<Pattern, CommandError> {
@@ -51,6 +77,7 @@ pub fn run(common: &Common, from: &str, to: Option<&str>) -> Result<Outcome, Com
         }
         None => analysis.sinks.clone(),
     };
+    let blind = blind_spots(&analysis);
     let mut paths = Vec::new();
     for &source in &sources {
         let path = analysis.graph.shortest_path(&[source], &targets);
@@ -83,6 +110,11 @@ pub fn run(common: &Common, from: &str, to: Option<&str>) -> Result<Outcome, Com
                             }
                         })
                         .collect(),
+                    unproven: if to.is_none() {
+                        blind.clone()
+                    } else {
+                        Vec::new()
+                    },
                 })
                 .collect::<Vec<_>>(),
         ),
@@ -91,8 +123,16 @@ pub fn run(common: &Common, from: &str, to: Option<&str>) -> Result<Outcome, Com
             let target_names: Vec<&str> = targets.iter().map(|&t| analysis.name(t)).collect();
             for (from, to, hops) in &paths {
                 match to {
-                    None => {
+                    None if blind.is_empty() => {
                         let _ = writeln!(out, "{from}: no path to {}", target_names.join(", "));
+                    }
+                    None => {
+                        let _ = writeln!(
+                            out,
+                            "{from}: no path to {} found, but NOT PROVEN: {}; run `deployguard check`",
+                            target_names.join(", "),
+                            blind.join("; ")
+                        );
                     }
                     Some(to) => {
                         let _ = writeln!(
@@ -116,8 +156,14 @@ pub fn run(common: &Common, from: &str, to: Option<&str>) -> Result<Outcome, Com
             out
         }
     };
+    // A "no path" the graph could not see is not an answer: exit 1, as a finding would.
+    let unproven = !blind.is_empty() && paths.iter().any(|(_, to, _)| to.is_none());
     Ok(Outcome {
-        status: ExitStatus::Ok,
+        status: if unproven {
+            ExitStatus::Findings
+        } else {
+            ExitStatus::Ok
+        },
         stdout,
     })
 }
