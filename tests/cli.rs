@@ -176,6 +176,48 @@ fn syntax_error_in_guarded_code_is_dg100_exit_1() {
 }
 
 #[test]
+fn syntax_error_outside_the_guarded_scope_is_a_warning() {
+    // The embedded policy excludes tests: a broken test file cannot hide a deploy from a run.
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&emulation(), &dir.path().join("runner"));
+    write(
+        dir.path(),
+        "runner/tests/test_broken.py",
+        "def test_x(:\n    pass\n",
+    );
+    let output = deployguard()
+        .args(["check", "--format", "json"])
+        .arg(dir.path().join("runner"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let finding = &json["findings"][0];
+    assert_eq!(finding["code"], "DG100");
+    assert_eq!(finding["severity"], "warning");
+    assert_eq!(finding["file"], "tests/test_broken.py");
+    assert_eq!(json["summary"]["verdict"], "ok");
+    // --strict makes the warning an error.
+    deployguard()
+        .args(["check", "--strict"])
+        .arg(dir.path().join("runner"))
+        .assert()
+        .code(1);
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let target = to.join(entry.path().strip_prefix(from).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+#[test]
 fn json_output_has_the_documented_fields() {
     let dir = tiny_tree("    deploy(app)");
     let output = deployguard()

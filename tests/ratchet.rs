@@ -584,3 +584,17 @@ fn a_test_file_over_the_size_limit_is_not_proven() {
     assert_eq!(output.status.code(), Some(1), "{json:#}");
     assert!(codes(&json).contains(&"DG009".to_string()), "{json:#}");
 }
+
+#[test]
+fn a_test_file_that_stops_parsing_is_not_proven() {
+    // A half-written edit hides every test in the file from pytest: DG100, exit 1.
+    let (code, json) = ratchet_after(
+        edit_tests(
+            "def test_upgrade_moves_to_head():",
+            "def test_upgrade_moves_to_head(:",
+        ),
+        "wip",
+    );
+    assert_eq!(code, 1, "{json:#}");
+    assert!(codes(&json).contains(&"DG100".to_string()), "{json:#}");
+}
