@@ -451,6 +451,57 @@ fn self_referential_call_does_not_overflow_the_stack() {
 }
 
 /// `self.x = [self.x]` grew a deeper container every round and never settled.
+/// backup -> f0(deploy) -> f1(p) -> ... -> fN(p) -> p(1): the deploy arrives through N + 1
+/// parameters. Returns the error codes of `check`, which must exit 1.
+fn check_parameter_chain(n: usize) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "deployguard.toml",
+        "sinks = [\"ops.deploy\"]\nforbidden = [\"ops.backup\"]\n",
+    );
+    let mut src = String::from("def deploy(app):\n    return app\n\n");
+    for i in 0..n {
+        src.push_str(&format!("def f{i}(p):\n    return f{}(p)\n\n", i + 1));
+    }
+    src.push_str(&format!(
+        "def f{n}(p):\n    return p(1)\n\ndef backup(app):\n    f0(deploy)\n"
+    ));
+    write(dir.path(), "ops.py", &src);
+    let output = deployguard()
+        .args(["check", "--format", "json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{json:#}");
+    assert_eq!(json["summary"]["verdict"], "findings");
+    json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .filter_map(|f| f["code"].as_str().map(String::from))
+        .collect()
+}
+
+#[test]
+fn a_deploy_passed_down_a_long_parameter_chain_is_found() {
+    // 41 parameters deep: a small tree gets enough rounds to follow it to the deploy.
+    let codes = check_parameter_chain(40);
+    assert!(codes.contains(&"DG003".to_string()), "{codes:?}");
+    assert!(!codes.contains(&"DG007".to_string()), "{codes:?}");
+}
+
+#[test]
+fn a_parameter_chain_past_the_round_limit_is_not_proven() {
+    // 601 parameters deep in a 603-function tree: each round carries a value one call
+    // further, and this tree's budget is 100,000 / 603 = 165 rounds. Value flow does not
+    // settle, so the verdict is "not proven" (DG007), never "ok".
+    let codes = check_parameter_chain(600);
+    assert!(codes.contains(&"DG007".to_string()), "{codes:?}");
+}
+
 #[test]
 fn self_nesting_container_settles() {
     let dir = tiny_tree("    for _ in range(3):\n        box = [box]\n    box[0]()");

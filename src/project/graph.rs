@@ -11,8 +11,17 @@ use super::values::{Closure, NON_CALLING, Target};
 use super::{Evaluator, FileIdx, FuncId, Project, ValSet};
 use crate::facts::{Call, Expr, ParamKind, ScopeIdx, ScopeKind, TextRange};
 
-/// Rounds of parameter propagation before giving up on precision.
-const MAX_ROUNDS: usize = 12;
+/// Each round of parameter propagation carries values one call deeper and re-evaluates every
+/// function, so the round limit is a work budget: a small tree (the harness) may follow a
+/// value through hundreds of calls, a 30,000-function tree gets at least `MIN_ROUNDS`.
+/// Counting work, not time, keeps the verdict the same on every machine.
+const ROUND_BUDGET: usize = 100_000;
+const MIN_ROUNDS: usize = 12;
+const MAX_ROUNDS: usize = 500;
+
+fn round_limit(functions: usize) -> usize {
+    (ROUND_BUDGET / functions.max(1)).clamp(MIN_ROUNDS, MAX_ROUNDS)
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Site {
@@ -99,7 +108,7 @@ impl CallGraph {
         let mut evaluator = Evaluator::new(project);
         let mut unsettled = true;
         let mut pass = Pass::default();
-        for _ in 0..MAX_ROUNDS {
+        for _ in 0..round_limit(project.funcs.len()) {
             pass = one_pass(project, &evaluator);
             if pass.params == evaluator.param_values && !evaluator.changed() {
                 unsettled = false;
