@@ -11,15 +11,31 @@ use deployguard::{cli, policy::PolicyError};
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    let status = match commands::run(cli.command) {
-        Ok(outcome) => {
+    // A bug must not look like a verdict: a panic anywhere (rayon re-raises worker panics
+    // here) is reported as one and exits 2, never 0 or 1.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!(
+            "deployguard: internal error: {info}\n  This is a bug in deployguard, not a finding about your code: \
+             nothing was proven (exit 2).\n  Please report it with the input that triggered it."
+        );
+    }));
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        #[cfg(debug_assertions)]
+        if std::env::var_os("DEPLOYGUARD_DEBUG_PANIC").is_some() {
+            panic!("DEPLOYGUARD_DEBUG_PANIC is set");
+        }
+        commands::run(cli.command)
+    }));
+    let status = match run {
+        Ok(Ok(outcome)) => {
             write_stdout(&outcome.stdout);
             outcome.status
         }
-        Err(error) => {
+        Ok(Err(error)) => {
             eprintln!("{:?}", error_report(&error));
             ExitStatus::Error
         }
+        Err(_) => ExitStatus::Error,
     };
     ExitCode::from(status as u8)
 }

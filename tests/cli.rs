@@ -419,6 +419,21 @@ fn unsupported_format_is_a_usage_error() {
 }
 
 #[test]
+fn an_internal_panic_is_exit_2_and_says_it_is_a_bug() {
+    // Debug builds panic on purpose when DEPLOYGUARD_DEBUG_PANIC is set; release builds
+    // ignore it.
+    deployguard()
+        .args(["check"])
+        .arg(emulation())
+        .env("DEPLOYGUARD_DEBUG_PANIC", "1")
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains("internal error"))
+        .stderr(predicate::str::contains("nothing was proven"));
+}
+
+#[test]
 fn a_closed_stdout_pipe_is_not_a_crash() {
     use std::process::{Command as Std, Stdio};
     let mut child = Std::new(env!("CARGO_BIN_EXE_deployguard"))
