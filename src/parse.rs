@@ -13,6 +13,7 @@ pub static PYTHON: LazyLock<Language> = LazyLock::new(|| tree_sitter_python::LAN
 pub struct Queries {
     pub facts: Query,
     pub python2: Query,
+    pub misread: Query,
 }
 
 pub static QUERIES: LazyLock<Queries> = LazyLock::new(|| Queries {
@@ -20,6 +21,8 @@ pub static QUERIES: LazyLock<Queries> = LazyLock::new(|| Queries {
         .expect("queries/python/facts.scm compiles"),
     python2: Query::new(&PYTHON, include_str!("../queries/python/python2.scm"))
         .expect("queries/python/python2.scm compiles"),
+    misread: Query::new(&PYTHON, include_str!("../queries/python/misread.scm"))
+        .expect("queries/python/misread.scm compiles"),
 });
 
 /// Parses Python source. Returns `None` only if tree-sitter gives up entirely, which the
@@ -36,6 +39,7 @@ pub fn syntax_errors(tree: &Tree, source: &[u8]) -> Vec<SyntaxError> {
     // The tokenizer's limits first: tree-sitter's recovery from them is only a symptom.
     let mut errors = tokenizer_errors(tree, source);
     errors.extend(python2_statements(tree, source));
+    errors.extend(misread_statements(tree, source));
     errors.extend(encoding_error(source));
     if !tree.root_node().has_error() {
         return errors;
@@ -263,22 +267,41 @@ fn encoding_error(source: &[u8]) -> Option<SyntaxError> {
 
 /// `print "x"` and `exec code`: valid for tree-sitter, a SyntaxError for Python 3.
 fn python2_statements(tree: &Tree, source: &[u8]) -> Vec<SyntaxError> {
+    query_errors(&QUERIES.python2, tree, source, |node| {
+        let keyword = if node.kind() == "exec_statement" {
+            "exec"
+        } else {
+            "print"
+        };
+        format!("Python 2 `{keyword}` statement (Python 3 needs `{keyword}(...)`)")
+    })
+}
+
+/// Valid Python that tree-sitter reads as something else, so its calls and stores would be
+/// lost: it cannot be analyzed, which fails closed like a syntax error.
+fn misread_statements(tree: &Tree, source: &[u8]) -> Vec<SyntaxError> {
+    query_errors(&QUERIES.misread, tree, source, |_| {
+        "tree-sitter-python misreads `type(...)` at the start of a statement as a `type` \
+         alias, so deployguard cannot analyze it; write `cls = type(self)` and use `cls`"
+            .into()
+    })
+}
+
+fn query_errors(
+    query: &Query,
+    tree: &Tree,
+    source: &[u8],
+    message: impl Fn(&tree_sitter::Node) -> String,
+) -> Vec<SyntaxError> {
     use streaming_iterator::StreamingIterator;
     let mut cursor = tree_sitter::QueryCursor::new();
     let mut found = Vec::new();
-    let mut matches = cursor.matches(&QUERIES.python2, tree.root_node(), source);
+    let mut matches = cursor.matches(query, tree.root_node(), source);
     while let Some(m) = matches.next() {
         for capture in m.captures() {
-            let keyword = if capture.node.kind() == "exec_statement" {
-                "exec"
-            } else {
-                "print"
-            };
             found.push(SyntaxError {
                 range: TextRange::of(&capture.node),
-                message: format!(
-                    "Python 2 `{keyword}` statement (Python 3 needs `{keyword}(...)`)"
-                ),
+                message: message(&capture.node),
             });
         }
     }
@@ -362,6 +385,20 @@ mod tests {
         let errors = syntax_errors(&tree, src);
         assert_eq!(errors.len(), 2, "{errors:?}");
         assert!(errors[0].message.contains("print"));
+    }
+
+    #[test]
+    fn type_of_self_assignments_are_misread_and_fail_closed() {
+        let src = b"def f(self):\n    type(self).handler = run\n    type (self).x = 1\n";
+        let tree = parse(src).unwrap();
+        let errors = syntax_errors(&tree, src);
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].message.contains("misreads `type(...)`"));
+        // Real PEP 695 aliases, `type` as a name, and augmented assignments are fine.
+        let src = b"type Alias = int\ntype Pair[T] = tuple[T, T]\ntype = 1\nx = type(self)\ntype(self).x += 1\n";
+        let tree = parse(src).unwrap();
+        let errors = syntax_errors(&tree, src);
+        assert!(errors.is_empty(), "{errors:?}");
     }
 
     #[test]

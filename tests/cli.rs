@@ -652,6 +652,25 @@ fn a_symlinked_module_is_analyzed_like_any_other() {
 }
 
 #[test]
+fn look_alike_identifiers_are_read_as_python_reads_them() {
+    // Python normalises identifiers with NFKC: `ｄｅｐｌｏｙ` (fullwidth) *is* `deploy`.
+    let dir = tiny_tree("    ｄｅｐｌｏｙ(app)\n    ops.ｄｅｐｌｏｙ(app)");
+    deployguard()
+        .arg("check")
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("DG003"));
+    let output = deployguard()
+        .args(["sites", "--sink", "deploy", "--format", "json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["summary"]["sites"], 3, "{json:#}");
+}
+
+#[test]
 fn a_file_over_the_size_limit_fails_closed_without_being_read() {
     // 11 MiB of valid code: over the default 10 MiB limit, so it is DG009 and never parsed
     // (parsing it would take seconds and gigabytes).

@@ -6,12 +6,14 @@
 //! deep nesting cannot overflow the stack; expression conversion is depth-bounded and marks
 //! what it cut as `Expr::Dynamic` so the analysis fails closed on it.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use streaming_iterator::StreamingIterator;
 use tree_sitter::{Node, QueryCursor};
 
 use super::flow::build_flow;
+use super::identifier;
 use super::{
     AttrStore, Binding, Call, Comprehension, Expr, FileFacts, Import, Param, ParamKind, Scope,
     ScopeIdx, ScopeKind, SyntaxError, TextRange,
@@ -288,8 +290,13 @@ impl<'s> Extractor<'s> {
         build_flow(self, root, &opened);
     }
 
-    pub(super) fn text(&self, node: Node) -> &'s str {
-        node.utf8_text(self.source).unwrap_or("")
+    /// A node's text; identifiers and dotted names as Python reads them (NFKC, PEP 3131).
+    pub(super) fn text(&self, node: Node) -> Cow<'s, str> {
+        let raw = node.utf8_text(self.source).unwrap_or("");
+        match node.kind() {
+            "identifier" | "dotted_name" => identifier(raw),
+            _ => Cow::Borrowed(raw),
+        }
     }
 
     pub(super) fn scopes_mut(&mut self) -> &mut Vec<Scope> {
@@ -560,7 +567,7 @@ impl<'s> Extractor<'s> {
         }
         self.record_container_store(scope, &callee, &args);
         let (certain, comprehension) = self.call_context();
-        let callee_text = shorten(self.text(function));
+        let callee_text = shorten(&self.text(function));
         self.scopes[scope].calls.push(Call {
             range: TextRange::new(start, node.end_byte()),
             callee,
@@ -663,7 +670,7 @@ impl<'s> Extractor<'s> {
             ScopeKind::Class => Expr::Class(defined),
             _ => Expr::Def(defined),
         };
-        let callee_text = format!("@{}", shorten(self.text(expression)));
+        let callee_text = format!("@{}", shorten(&self.text(expression)));
         let callee = self.expr(expression);
         self.scopes[scope].calls.push(Call {
             range: TextRange::of(&node),
@@ -1035,7 +1042,9 @@ fn written_name(function: Node, source: &[u8]) -> Option<String> {
         "attribute" => node.child_by_field_name("attribute")?,
         _ => return None,
     };
-    name.utf8_text(source).ok().map(str::to_string)
+    name.utf8_text(source)
+        .ok()
+        .map(|n| identifier(n).into_owned())
 }
 
 fn shorten(text: &str) -> String {

@@ -336,7 +336,8 @@ impl<'s> FlowBuilder<'_, 's> {
                         && let Some(right) = assignment.child_by_field_name("right")
                     {
                         steps.push(Step::Bind {
-                            name: left.utf8_text(self.source).unwrap_or("").to_string(),
+                            name: super::identifier(left.utf8_text(self.source).unwrap_or(""))
+                                .into_owned(),
                             value: (self.expr)(right),
                             range: TextRange::of(&assignment),
                         });

@@ -12,6 +12,20 @@ pub use expr::Expr;
 pub use extract::extract;
 pub use flow::{Block, Step};
 
+use std::borrow::Cow;
+
+use unicode_normalization::UnicodeNormalization;
+
+/// An identifier as Python reads it: NFKC-normalised (PEP 3131), so `ｄｅｐｌｏｙ_app(x)` calls
+/// `deploy_app`. ASCII (nearly every name) is returned as is.
+pub fn identifier(text: &str) -> Cow<'_, str> {
+    if text.is_ascii() {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(text.nfkc().collect())
+    }
+}
+
 /// A byte range in one file. Line/column are computed at render time.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub struct TextRange {
