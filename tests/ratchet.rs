@@ -538,6 +538,19 @@ fn a_shallow_clone_without_the_base_is_exit_2_with_the_fetch_to_run() {
     }
 }
 
+/// `ratchet --base-tree BASE --head-tree HEAD --format json`: exit code and report.
+fn ratchet_trees(base: &Path, head: &Path) -> (i32, serde_json::Value) {
+    let output = Command::new(env!("CARGO_BIN_EXE_deployguard"))
+        .args(["ratchet", "--format", "json", "--base-tree"])
+        .arg(base)
+        .arg("--head-tree")
+        .arg(head)
+        .output()
+        .unwrap();
+    let json = serde_json::from_slice(&output.stdout).unwrap();
+    (output.status.code().unwrap_or(-1), json)
+}
+
 #[test]
 fn two_unpacked_trees_compare_without_git() {
     let base = tempfile::tempdir().unwrap();
@@ -548,15 +561,8 @@ fn two_unpacked_trees_compare_without_git() {
         "tests/test_suite.py",
         &TESTS.replacen("    assert app.healthy()\n", "", 1),
     );
-    let output = Command::new(env!("CARGO_BIN_EXE_deployguard"))
-        .args(["ratchet", "--format", "json", "--base-tree"])
-        .arg(base.path())
-        .arg("--head-tree")
-        .arg(head.path())
-        .output()
-        .unwrap();
-    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(output.status.code(), Some(1));
+    let (code, json) = ratchet_trees(base.path(), head.path());
+    assert_eq!(code, 1);
     assert_eq!(codes(&json), ["DG010"]);
 }
 
@@ -573,15 +579,8 @@ fn a_test_file_over_the_size_limit_is_not_proven() {
         generated.repeat(11 * 1024 * 1024 / generated.len())
     );
     write(head.path(), "tests/test_suite.py", &big);
-    let output = Command::new(env!("CARGO_BIN_EXE_deployguard"))
-        .args(["ratchet", "--format", "json", "--base-tree"])
-        .arg(base.path())
-        .arg("--head-tree")
-        .arg(head.path())
-        .output()
-        .unwrap();
-    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(output.status.code(), Some(1), "{json:#}");
+    let (code, json) = ratchet_trees(base.path(), head.path());
+    assert_eq!(code, 1, "{json:#}");
     assert!(codes(&json).contains(&"DG009".to_string()), "{json:#}");
 }
 

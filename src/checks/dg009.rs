@@ -1,6 +1,6 @@
 //! DG009: a file too large to analyze.
 
-use super::{Analysis, Check, Finding, Severity};
+use super::{Analysis, Check, Finding, unanalyzed};
 use crate::facts::TextRange;
 use crate::project::Site;
 
@@ -38,24 +38,16 @@ fn run(analysis: &Analysis) -> Vec<Finding> {
         let Some(size) = source.too_large else {
             continue;
         };
-        let guarded = source.source.guarded;
+        let (severity, consequence) = unanalyzed(source.source.guarded);
         findings.push(Finding {
             code: CHECK.code,
-            severity: if guarded {
-                Severity::Error
-            } else {
-                Severity::Warning
-            },
+            severity,
             message: format!(
                 "{} was not analyzed: it is {}, over the {} limit (`max-file-size`); {}",
                 source.source.rel,
                 megabytes(size),
                 megabytes(limit),
-                if guarded {
-                    "its calls cannot be proven, so the check fails closed"
-                } else {
-                    "it is outside the guarded scope"
-                }
+                consequence
             ),
             site: Some(Site {
                 file,

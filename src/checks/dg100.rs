@@ -1,6 +1,6 @@
 //! DG100: a file that does not parse.
 
-use super::{Analysis, Check, Finding, Severity};
+use super::{Analysis, Check, Finding, unanalyzed};
 use crate::project::Site;
 
 pub const CHECK: Check = Check {
@@ -36,7 +36,7 @@ fn run(analysis: &Analysis) -> Vec<Finding> {
         let Some(first) = errors.first() else {
             continue;
         };
-        let guarded = source.source.guarded;
+        let (severity, consequence) = unanalyzed(source.source.guarded);
         let more = if errors.len() > 1 {
             format!(" (and {} more)", errors.len() - 1)
         } else {
@@ -44,20 +44,10 @@ fn run(analysis: &Analysis) -> Vec<Finding> {
         };
         findings.push(Finding {
             code: CHECK.code,
-            severity: if guarded {
-                Severity::Error
-            } else {
-                Severity::Warning
-            },
+            severity,
             message: format!(
                 "{} does not parse: {}{more}; {}",
-                source.source.rel,
-                first.message,
-                if guarded {
-                    "its calls cannot be proven, so the check fails closed"
-                } else {
-                    "it is outside the guarded scope"
-                }
+                source.source.rel, first.message, consequence
             ),
             site: Some(Site {
                 file,

@@ -51,6 +51,19 @@ pub struct Finding {
     pub help: Option<String>,
 }
 
+/// Code deployguard could not analyze (DG009, DG100) fails closed in the guarded scope and is
+/// a warning outside it: the severity, and the clause that says which.
+pub fn unanalyzed(guarded: bool) -> (Severity, &'static str) {
+    if guarded {
+        (
+            Severity::Error,
+            "its calls cannot be proven, so the check fails closed",
+        )
+    } else {
+        (Severity::Warning, "it is outside the guarded scope")
+    }
+}
+
 pub struct Check {
     pub code: &'static str,
     pub name: &'static str,
