@@ -43,4 +43,12 @@ fn fuzz_seeds_and_crashers_replay_cleanly() {
         files >= 8,
         "the file_pipeline seeds are missing ({files} files)"
     );
+    // One config seed is a whole valid policy, so mutations start deep inside the parser (the
+    // pyproject.toml seed has no [tool.deployguard]: it exercises the error path).
+    let seed = include_str!("../src/policy/cc_ci.toml");
+    assert!(
+        deployguard::policy::from_toml(seed, Path::new("cc_ci.toml"), Path::new("."), false)
+            .is_ok(),
+        "the cc_ci.toml config seed is not a valid policy"
+    );
 }
