@@ -95,6 +95,26 @@ fn broken_toml_is_exit_2() {
 }
 
 #[test]
+fn broken_pyproject_with_a_deployguard_section_is_exit_2_not_ignored() {
+    // In a cc-ci-shaped tree, skipping the broken config would silently apply the embedded
+    // policy instead of the maintainer's.
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&emulation(), dir.path());
+    write(
+        dir.path(),
+        "pyproject.toml",
+        "[tool.deployguard]\nsinks = [\"lifecycle.deploy_app\"\n",
+    );
+    deployguard()
+        .arg("check")
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("pyproject.toml"))
+        .stdout(predicate::str::contains("embedded").not());
+}
+
+#[test]
 fn explicit_config_that_does_not_exist_is_exit_2() {
     deployguard()
         .args(["check", "--config", "/no/such/deployguard.toml"])

@@ -296,13 +296,17 @@ pub fn resolve(root: &Path, config: Option<&Path>, required: bool) -> Result<Pol
     Ok(Policy::inventory_only(root))
 }
 
+/// Whether a `pyproject.toml` holds the policy. One that is not valid TOML but mentions
+/// `tool.deployguard` counts, so its error is reported instead of the config being skipped
+/// (which would fall back to another policy, or the embedded one, without a word).
 fn has_tool_section(path: &Path) -> bool {
-    std::fs::read_to_string(path)
-        .ok()
-        .and_then(|text| toml::from_str::<Pyproject>(&text).ok())
-        .and_then(|p| p.tool)
-        .and_then(|t| t.deployguard)
-        .is_some()
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return false;
+    };
+    match toml::from_str::<Pyproject>(&text) {
+        Ok(document) => document.tool.and_then(|t| t.deployguard).is_some(),
+        Err(_) => text.contains("tool.deployguard"),
+    }
 }
 
 /// Parses a policy from TOML text (a `deployguard.toml`, or a whole `pyproject.toml` when
