@@ -184,6 +184,68 @@ fn renamed_sink_fails_closed() {
 }
 
 #[test]
+fn an_excluded_file_the_policy_reaches_fails_closed_too() {
+    // helpers.py is excluded from the guarded scope, but backup calls into it; its syntax
+    // error could hide a deploy, so it is an error. unrelated.py is reached by nothing.
+    let dir = tiny_tree("    from helpers import tidy\n    tidy(app)");
+    let config = std::fs::read_to_string(dir.path().join("deployguard.toml")).unwrap();
+    write(
+        dir.path(),
+        "deployguard.toml",
+        &format!("exclude = [\"helpers.py\", \"unrelated.py\"]\n{config}"),
+    );
+    write(
+        dir.path(),
+        "helpers.py",
+        "def tidy(app):\n    return app\n\ndef broken(:\n    pass\n",
+    );
+    write(dir.path(), "unrelated.py", "def other(:\n    pass\n");
+    let output = deployguard()
+        .args(["check", "--format", "json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let severity_of = |file: &str| {
+        json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["code"] == "DG100" && f["file"] == file)
+            .map(|f| f["severity"].as_str().unwrap().to_string())
+    };
+    assert_eq!(
+        severity_of("helpers.py").as_deref(),
+        Some("error"),
+        "{json:#}"
+    );
+    assert_eq!(
+        severity_of("unrelated.py").as_deref(),
+        Some("warning"),
+        "{json:#}"
+    );
+}
+
+#[test]
+fn globs_that_guard_nothing_fail_closed() {
+    let dir = tiny_tree("    return app");
+    let config = std::fs::read_to_string(dir.path().join("deployguard.toml")).unwrap();
+    write(
+        dir.path(),
+        "deployguard.toml",
+        &format!("include = [\"harnes/**\"]\n{config}"),
+    );
+    deployguard()
+        .arg("check")
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("DG008"))
+        .stdout(predicate::str::contains("so nothing is guarded"));
+}
+
+#[test]
 fn syntax_error_in_guarded_code_is_dg100_exit_1() {
     let dir = tiny_tree("    deploy(app\n");
     deployguard()

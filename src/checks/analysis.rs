@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::policy::{ExemptRule, Pattern, Policy, SiteKind};
-use crate::project::{CallGraph, Edge, EdgeKind, Evaluator, FuncId, Project, Site};
+use crate::project::{CallGraph, Edge, EdgeKind, Evaluator, FileIdx, FuncId, Project, Site};
 
 use super::Hop;
 
@@ -52,6 +52,7 @@ pub struct Analysis<'p> {
     /// Every certain edge into a sink, classified; then every edge into a counter.
     pub deploy_sites: Vec<DeploySite>,
     pub counter_sites: Vec<DeploySite>,
+    files_in_reach: std::cell::OnceCell<BTreeSet<FileIdx>>,
 }
 
 impl<'p> Analysis<'p> {
@@ -86,9 +87,30 @@ impl<'p> Analysis<'p> {
             forbidden,
             deploy_sites: Vec::new(),
             counter_sites: Vec::new(),
+            files_in_reach: std::cell::OnceCell::new(),
         };
         analysis.classify_sites();
         analysis
+    }
+
+    /// Files holding code reachable from what the policy names (the entry, the forbidden
+    /// sources, the sinks and counters), guarded or not.
+    pub fn files_in_reach(&self) -> &BTreeSet<FileIdx> {
+        self.files_in_reach.get_or_init(|| {
+            let mut roots: Vec<FuncId> = self.entry.clone();
+            roots.extend(
+                self.forbidden
+                    .iter()
+                    .flat_map(|(_, funcs)| funcs.iter().copied()),
+            );
+            roots.extend(self.sinks.iter().copied());
+            roots.extend(self.counters.iter().copied());
+            self.graph
+                .reachable(&roots)
+                .into_iter()
+                .map(|node| self.project.funcs[self.graph.node_func[node]].file)
+                .collect()
+        })
     }
 
     fn classify_sites(&mut self) {

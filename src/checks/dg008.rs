@@ -13,7 +13,8 @@ DG008 policy-target-missing
 
 What it catches
   A function named in the policy (`sinks`, `counters`, `entry`, `forbidden`, [[sites]] `in`,
-  [[exempt]] `in`) that matches no function in the analyzed tree.
+  [[exempt]] `in`) that matches no function in the analyzed tree, or `include`/`exclude`
+  globs that leave no file in the guarded scope.
 
 Why it matters for the deploy budget
   Every other rule is a statement about those functions. If `deploy_app` was renamed, \"no
@@ -42,9 +43,11 @@ fn run(analysis: &Analysis) -> Vec<Finding> {
     for rule in &policy.exempt {
         named.extend(rule.functions.iter().map(|p| ("exemption", p)));
     }
-    named
-        .into_iter()
-        .filter(|(_, pattern)| !pattern_matches_anything(analysis, pattern))
+    let mut findings = empty_scope(analysis);
+    findings.extend(
+        named
+            .into_iter()
+            .filter(|(_, pattern)| !pattern_matches_anything(analysis, pattern))
         .map(|(role, pattern)| Finding {
             code: CHECK.code,
             severity: Severity::Error,
@@ -56,8 +59,30 @@ fn run(analysis: &Analysis) -> Vec<Finding> {
             label: String::new(),
             witness: Vec::new(),
             help: Some("update the policy to the function's current name, or check that ROOT covers the harness".into()),
-        })
-        .collect()
+        }),
+    );
+    findings
+}
+
+/// `include`/`exclude` that leave no file guarded make every rule about the guarded scope
+/// vacuous (a typo such as `include = ["harnes/**"]`).
+fn empty_scope(analysis: &Analysis) -> Vec<Finding> {
+    let files = &analysis.project.files;
+    if files.is_empty() || files.iter().any(|f| f.source.guarded) {
+        return Vec::new();
+    }
+    vec![Finding {
+        code: CHECK.code,
+        severity: Severity::Error,
+        message: format!(
+            "the policy's `include`/`exclude` leave none of the {} files in the guarded scope, so nothing is guarded",
+            files.len()
+        ),
+        site: None,
+        label: String::new(),
+        witness: Vec::new(),
+        help: Some("fix the globs in `include`/`exclude` (they are relative to the config file's directory)".into()),
+    }]
 }
 
 fn pattern_matches_anything(analysis: &Analysis, pattern: &Pattern) -> bool {

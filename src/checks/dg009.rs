@@ -38,7 +38,7 @@ fn run(analysis: &Analysis) -> Vec<Finding> {
         let Some(size) = source.too_large else {
             continue;
         };
-        let (severity, consequence) = unanalyzed(source.source.guarded);
+        let (severity, consequence) = unanalyzed(analysis, file);
         findings.push(Finding {
             code: CHECK.code,
             severity,

@@ -36,7 +36,7 @@ fn run(analysis: &Analysis) -> Vec<Finding> {
         let Some(first) = errors.first() else {
             continue;
         };
-        let (severity, consequence) = unanalyzed(source.source.guarded);
+        let (severity, consequence) = unanalyzed(analysis, file);
         let more = if errors.len() > 1 {
             format!(" (and {} more)", errors.len() - 1)
         } else {

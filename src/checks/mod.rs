@@ -21,7 +21,7 @@ pub use analysis::{Analysis, DeploySite, SiteClass};
 
 use serde::Serialize;
 
-use crate::project::Site;
+use crate::project::{FileIdx, Site};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -51,13 +51,20 @@ pub struct Finding {
     pub help: Option<String>,
 }
 
-/// Code deployguard could not analyze (DG009, DG100) fails closed in the guarded scope and is
-/// a warning outside it: the severity, and the clause that says which.
-pub fn unanalyzed(guarded: bool) -> (Severity, &'static str) {
-    if guarded {
+/// Code deployguard could not analyze (DG009, DG100) fails closed in the guarded scope, and in
+/// any file the policy's functions reach (an excluded helper that `perform_backup` calls can
+/// hide a deploy just as well); elsewhere it is a warning. The severity, and the clause that
+/// says which.
+pub fn unanalyzed(analysis: &Analysis, file: FileIdx) -> (Severity, &'static str) {
+    if analysis.project.files[file].source.guarded {
         (
             Severity::Error,
             "its calls cannot be proven, so the check fails closed",
+        )
+    } else if analysis.files_in_reach().contains(&file) {
+        (
+            Severity::Error,
+            "it is outside the guarded scope, but code the policy names reaches it, so the check fails closed",
         )
     } else {
         (Severity::Warning, "it is outside the guarded scope")
