@@ -62,6 +62,8 @@ _LINE_END = re.compile(r"\r\n|\r|\n")
 def skip_dir(path: str, name: str) -> bool:
     if name.startswith("."):
         return True
+    if os.path.isfile(os.path.join(path, "__init__.py")):
+        return False  # a package is the project's code, whatever its name
     if name in SKIP_DIRS or name.endswith(".egg-info"):
         return True
     return os.path.exists(os.path.join(path, "pyvenv.cfg"))

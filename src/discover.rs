@@ -104,10 +104,17 @@ fn is_skipped_dir(entry: &walkdir::DirEntry) -> bool {
         return false;
     }
     let name = entry.file_name().to_string_lossy();
-    name.starts_with('.')
-        || SKIPPED_DIRS.contains(&name.as_ref())
-        || name.ends_with(".egg-info")
-        || entry.path().join("pyvenv.cfg").exists()
+    if name.starts_with('.') {
+        // Not importable: a module name cannot start with a dot.
+        return true;
+    }
+    // A package (`__init__.py`) is the project's code whatever its name: a harness package
+    // called `build` or `target` must not be skipped as if it were build output.
+    let package = entry.path().join("__init__.py").is_file();
+    !package
+        && (SKIPPED_DIRS.contains(&name.as_ref())
+            || name.ends_with(".egg-info")
+            || entry.path().join("pyvenv.cfg").exists())
 }
 
 pub fn source_file(path: &Path, layout: &Layout) -> SourceFile {
@@ -195,6 +202,32 @@ mod tests {
                 "harness/vendored/deps.py",
                 "shared/deps.py"
             ]
+        );
+    }
+
+    #[test]
+    fn packages_are_found_whatever_their_name_and_build_output_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for (rel, text) in [
+            ("harness/build/__init__.py", ""),
+            ("harness/build/steps.py", "def deploy_step(): pass\n"),
+            ("build/lib/harness/copy.py", "def stale(): pass\n"),
+            ("venv/lib/x.py", "def vendored(): pass\n"),
+            (".tox/y.py", "def hidden(): pass\n"),
+        ] {
+            let path = root.join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let mut builder = globset::GlobSetBuilder::new();
+        builder.add(globset::Glob::new("**/*.py").unwrap());
+        let (all, none) = (builder.build().unwrap(), GlobSet::empty());
+        let files = discover(root, &layout_all(root, &all, &none)).unwrap();
+        let rels: Vec<&str> = files.iter().map(|f| f.rel.as_str()).collect();
+        assert_eq!(
+            rels,
+            ["harness/build/__init__.py", "harness/build/steps.py"]
         );
     }
 
