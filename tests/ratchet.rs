@@ -486,6 +486,17 @@ fn bad_revisions_are_exit_2_with_the_fix() {
     let option = run("--upload-pack=touch /tmp/pwned");
     assert_eq!(option.status.code(), Some(2));
     assert!(!Path::new("/tmp/pwned").exists());
+    // No shell ever sees a revision name.
+    let marker = dir.path().join("pwned");
+    for name in [
+        format!("main;touch {}", marker.display()),
+        format!("$(touch {})", marker.display()),
+        format!("`touch {}`", marker.display()),
+    ] {
+        let output = run(&name);
+        assert_eq!(output.status.code(), Some(2), "{name}");
+        assert!(!marker.exists(), "{name} ran a command");
+    }
 }
 
 #[test]
