@@ -73,8 +73,9 @@ def discover(root: str) -> list[str]:
     """ROOT-relative '/'-separated paths of the *.py files, sorted."""
     found: list[str] = []
 
-    # Symlinks are followed, as Python's import follows them; a directory link back to an
-    # ancestor being walked (a loop) and a link to nothing are skipped.
+    # Symlinks are followed, as Python's import follows them: files always, directories only
+    # into a package; a directory link back to an ancestor being walked (a loop) and a link
+    # to nothing are skipped.
     def walk(abs_dir: str, rel_dir: str, ancestors: frozenset[str]) -> None:
         with os.scandir(abs_dir) as it:
             entries = list(it)
@@ -86,6 +87,9 @@ def discover(root: str) -> list[str]:
                 continue  # dangling link or loop of links
             if stat.S_ISDIR(mode):
                 real = os.path.realpath(entry.path)
+                package = os.path.isfile(os.path.join(entry.path, "__init__.py"))
+                if entry.is_symlink() and not package:
+                    continue  # a linked directory is followed only into a package
                 if real not in ancestors and not skip_dir(entry.path, entry.name):
                     walk(entry.path, rel, ancestors | {real})
             elif stat.S_ISREG(mode) and entry.name.endswith(".py"):
