@@ -111,6 +111,11 @@ fn is_skipped_dir(entry: &walkdir::DirEntry) -> bool {
     // A package (`__init__.py`) is the project's code whatever its name: a harness package
     // called `build` or `target` must not be skipped as if it were build output.
     let package = entry.path().join("__init__.py").is_file();
+    if entry.path_is_symlink() && !package {
+        // A linked directory is followed only into a package: a link to `/` or to a home
+        // directory is not the project's code and would take the walk anywhere.
+        return true;
+    }
     !package
         && (SKIPPED_DIRS.contains(&name.as_ref())
             || name.ends_with(".egg-info")
@@ -168,13 +173,19 @@ pub fn module_name(rel: &str, module_roots: &[String]) -> (String, bool) {
 mod tests {
     use super::*;
 
-    fn layout_all<'a>(root: &'a Path, globs: &'a GlobSet, none: &'a GlobSet) -> Layout<'a> {
-        Layout {
+    /// Every `.py` file under `root`, all guarded.
+    fn discover_all(root: &Path) -> Vec<SourceFile> {
+        let mut builder = globset::GlobSetBuilder::new();
+        builder.add(globset::Glob::new("**/*.py").unwrap());
+        let all = builder.build().unwrap();
+        let none = GlobSet::empty();
+        let layout = Layout {
             project_root: root,
             module_roots: &[],
-            include: globs,
-            exclude: none,
-        }
+            include: &all,
+            exclude: &none,
+        };
+        discover(root, &layout).unwrap()
     }
 
     #[test]
@@ -186,20 +197,21 @@ mod tests {
         std::fs::create_dir_all(root.join("harness")).unwrap();
         std::fs::write(root.join("shared/deps.py"), "def f(): pass\n").unwrap();
         symlink("../shared/deps.py", root.join("harness/deps.py")).unwrap();
+        std::fs::write(root.join("shared/__init__.py"), "").unwrap();
         symlink("../shared", root.join("harness/vendored")).unwrap();
+        symlink("/", root.join("harness/everything")).unwrap();
         symlink(".", root.join("harness/self")).unwrap();
         symlink("loop.py", root.join("harness/loop.py")).unwrap();
         symlink("nowhere.py", root.join("harness/dangling.py")).unwrap();
-        let mut builder = globset::GlobSetBuilder::new();
-        builder.add(globset::Glob::new("**/*.py").unwrap());
-        let (all, none) = (builder.build().unwrap(), GlobSet::empty());
-        let files = discover(root, &layout_all(root, &all, &none)).unwrap();
+        let files = discover_all(root);
         let rels: Vec<&str> = files.iter().map(|f| f.rel.as_str()).collect();
         assert_eq!(
             rels,
             [
                 "harness/deps.py",
+                "harness/vendored/__init__.py",
                 "harness/vendored/deps.py",
+                "shared/__init__.py",
                 "shared/deps.py"
             ]
         );
@@ -220,10 +232,7 @@ mod tests {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, text).unwrap();
         }
-        let mut builder = globset::GlobSetBuilder::new();
-        builder.add(globset::Glob::new("**/*.py").unwrap());
-        let (all, none) = (builder.build().unwrap(), GlobSet::empty());
-        let files = discover(root, &layout_all(root, &all, &none)).unwrap();
+        let files = discover_all(root);
         let rels: Vec<&str> = files.iter().map(|f| f.rel.as_str()).collect();
         assert_eq!(
             rels,
