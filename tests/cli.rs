@@ -20,6 +20,23 @@ fn write(dir: &Path, rel: &str, text: &str) {
 }
 
 /// A small configured tree: `deploy` is the sink, `backup` must never reach it.
+/// `check --format json ROOT`: the exit code and the report.
+fn check_json(root: impl AsRef<Path>) -> (i32, serde_json::Value) {
+    let output = deployguard()
+        .args(["check", "--format", "json"])
+        .arg(root.as_ref())
+        .output()
+        .unwrap();
+    let json = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| {
+        panic!(
+            "no JSON: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    (output.status.code().unwrap_or(-1), json)
+}
+
 fn tiny_tree(backup_body: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     write(
@@ -200,13 +217,8 @@ fn an_excluded_file_the_policy_reaches_fails_closed_too() {
         "def tidy(app):\n    return app\n\ndef broken(:\n    pass\n",
     );
     write(dir.path(), "unrelated.py", "def other(:\n    pass\n");
-    let output = deployguard()
-        .args(["check", "--format", "json"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let (code, json) = check_json(dir.path());
+    assert_eq!(code, 1);
     let severity_of = |file: &str| {
         json["findings"]
             .as_array()
@@ -267,13 +279,8 @@ fn syntax_error_outside_the_guarded_scope_is_a_warning() {
         "runner/tests/test_broken.py",
         "def test_x(:\n    pass\n",
     );
-    let output = deployguard()
-        .args(["check", "--format", "json"])
-        .arg(dir.path().join("runner"))
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0));
-    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let (code, json) = check_json(dir.path().join("runner"));
+    assert_eq!(code, 0);
     let finding = &json["findings"][0];
     assert_eq!(finding["code"], "DG100");
     assert_eq!(finding["severity"], "warning");
@@ -302,13 +309,8 @@ fn copy_tree(from: &Path, to: &Path) {
 #[test]
 fn json_output_has_the_documented_fields() {
     let dir = tiny_tree("    deploy(app)");
-    let output = deployguard()
-        .args(["check", "--format", "json"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let (code, json) = check_json(dir.path());
+    assert_eq!(code, 1);
     assert_eq!(json["version"], 1);
     let finding = json["findings"]
         .as_array()
@@ -565,13 +567,8 @@ fn check_parameter_chain(n: usize) -> Vec<String> {
         "def f{n}(p):\n    return p(1)\n\ndef backup(app):\n    f0(deploy)\n"
     ));
     write(dir.path(), "ops.py", &src);
-    let output = deployguard()
-        .args(["check", "--format", "json"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(output.status.code(), Some(1), "{json:#}");
+    let (code, json) = check_json(dir.path());
+    assert_eq!(code, 1, "{json:#}");
     assert_eq!(json["summary"]["verdict"], "findings");
     json["findings"]
         .as_array()
@@ -763,13 +760,8 @@ fn a_file_over_the_size_limit_fails_closed_without_being_read() {
         "generated.py",
         &line.repeat(11 * 1024 * 1024 / line.len()),
     );
-    let output = deployguard()
-        .args(["check", "--format", "json"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let (code, json) = check_json(dir.path());
+    assert_eq!(code, 1);
     let findings = json["findings"].as_array().unwrap();
     assert_eq!(findings.len(), 1, "{json:#}");
     assert_eq!(findings[0]["code"], "DG009");
