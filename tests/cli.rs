@@ -439,7 +439,28 @@ fn paths_no_path_is_not_proven_when_a_guarded_file_does_not_parse() {
     assert_eq!(output.status.code(), Some(1));
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(json[0]["unproven"][0], "extra.py does not parse (DG100)");
+    // An excluded file counts too when backup reaches it, as it does for `check`.
     std::fs::remove_file(dir.path().join("extra.py")).unwrap();
+    let reached = tiny_tree("    from helpers import tidy\n    tidy(app)");
+    let config = std::fs::read_to_string(reached.path().join("deployguard.toml")).unwrap();
+    write(
+        reached.path(),
+        "deployguard.toml",
+        &format!("exclude = [\"helpers.py\"]\n{config}"),
+    );
+    write(
+        reached.path(),
+        "helpers.py",
+        "def tidy(app):\n    return app\n\ndef broken(:\n    pass\n",
+    );
+    deployguard()
+        .args(["paths", "--from", "backup"])
+        .arg(reached.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "helpers.py does not parse (DG100)",
+        ));
     deployguard()
         .args(["paths", "--from", "backup"])
         .arg(dir.path())

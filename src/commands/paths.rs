@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::{CommandError, ExitStatus, Outcome, load, require_format};
-use crate::checks::Analysis;
 use crate::checks::analysis::functions_matching;
+use crate::checks::{Analysis, Severity, unanalyzed};
 use crate::cli::{Common, Format};
 use crate::policy::Pattern;
 use crate::render::{self, position};
@@ -21,15 +21,17 @@ struct JsonPath {
     unproven: Vec<String>,
 }
 
-/// What the graph could not see: guarded files that do not parse or were not read, and
+/// What the graph could not see: files that do not parse or were not read where `check`
+/// fails closed on them (the guarded scope and whatever the policy's functions reach), and
 /// value flow that did not settle. Any of these makes "no path" unproven.
 fn blind_spots(analysis: &Analysis) -> Vec<String> {
     let mut reasons: Vec<String> = analysis
         .project
         .files
         .iter()
-        .filter(|f| f.source.guarded)
-        .filter_map(|f| {
+        .enumerate()
+        .filter(|(file, _)| unanalyzed(analysis, *file).0 == Severity::Error)
+        .filter_map(|(_, f)| {
             if f.too_large.is_some() {
                 Some(format!("{} was not analyzed (DG009)", f.source.rel))
             } else if !f.facts.syntax_errors.is_empty() {
