@@ -17,6 +17,9 @@ pub enum Expr {
     Keyword(String, Box<Expr>),
     /// `x[k]`, an iteration variable over `x`, `*x`: an element of what `x` holds.
     Element(Box<Expr>),
+    /// `x[k]` with the key kept: an element of what `x` holds, and which one was asked for
+    /// (`os.environ["K"]`). Function-value flow treats it as `Element`.
+    Subscript(Box<Expr>, Box<Expr>),
     /// A list/tuple/set/dict display or comprehension holding these values.
     Container(Vec<Expr>),
     /// Any one of these: `a if c else b`, `a or b`.
@@ -67,6 +70,7 @@ impl Expr {
             }
             Expr::Keyword(name, value) => format!("{name}={}", value.show()),
             Expr::Element(inner) => format!("{}[...]", inner.show()),
+            Expr::Subscript(inner, key) => format!("{}[{}]", inner.show(), key.show()),
             Expr::Container(items) => {
                 let items: Vec<String> = items.iter().map(Expr::show).collect();
                 format!("[{}]", items.join(", "))

@@ -454,6 +454,11 @@ impl<'s> Extractor<'s> {
                     }
                 }
                 let value = self.expr(right);
+                let value = match augmented_operator(kind, node, left, self.source) {
+                    // `x += v` rebinds `x` to `x + v`: the value keeps what `x` held.
+                    Some(op) => Expr::BinOp(op, Box::new(self.expr(left)), Box::new(value)),
+                    None => value,
+                };
                 self.bind_target(scope, left, value, 0);
             }
             Capture::Walrus => {
@@ -832,9 +837,12 @@ impl<'s> Extractor<'s> {
                 _ => Expr::Opaque,
             },
             "call" => self.call_expr(node, depth),
-            "subscript" => match field("value") {
-                Some(value) => Expr::Element(Box::new(sub(value))),
-                None => Expr::Opaque,
+            "subscript" => match (field("value"), field("subscript")) {
+                (Some(value), Some(key)) => {
+                    Expr::Subscript(Box::new(sub(value)), Box::new(sub(key)))
+                }
+                (Some(value), None) => Expr::Element(Box::new(sub(value))),
+                _ => Expr::Opaque,
             },
             "list" | "tuple" | "set" | "expression_list" | "pattern_list" => {
                 let mut walk = node.walk();
@@ -1009,6 +1017,18 @@ pub(super) fn string_literal(node: Node, source: &[u8]) -> Option<String> {
 }
 
 /// tree-sitter reads `*f(x)` as a call of `*f`; Python calls `f` and unpacks the result.
+/// `+` for `x += v` when `x` is a plain name (the operator without its `=`).
+fn augmented_operator(kind: Capture, node: Node, left: Node, source: &[u8]) -> Option<String> {
+    if kind != Capture::Augmented || left.kind() != "identifier" {
+        return None;
+    }
+    let op = node
+        .child_by_field_name("operator")?
+        .utf8_text(source)
+        .ok()?;
+    Some(op.trim_end_matches('=').to_string())
+}
+
 fn unsplat(function: Node) -> Node {
     match function.kind() {
         "list_splat" | "dictionary_splat" => function.named_child(0).unwrap_or(function),

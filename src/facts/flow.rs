@@ -26,10 +26,11 @@ pub struct Membership {
 pub enum Step {
     /// The scope's `calls[index]` runs here.
     Call(usize),
-    /// `target[key] = ...`
+    /// `target[key] = value`
     Store {
         target: Expr,
         key: Expr,
+        value: Expr,
     },
     /// `del target[key]`
     Delete {
@@ -329,6 +330,31 @@ impl<'s> FlowBuilder<'_, 's> {
             }
             "expression_statement" => {
                 self.calls_in(steps, node);
+                if let Some(augmented) = node
+                    .named_child(0)
+                    .filter(|n| n.kind() == "augmented_assignment")
+                    && let (Some(left), Some(op), Some(right)) = (
+                        augmented.child_by_field_name("left"),
+                        augmented.child_by_field_name("operator"),
+                        augmented.child_by_field_name("right"),
+                    )
+                    && left.kind() == "identifier"
+                {
+                    let op = op
+                        .utf8_text(self.source)
+                        .unwrap_or("")
+                        .trim_end_matches('=');
+                    steps.push(Step::Bind {
+                        name: super::identifier(left.utf8_text(self.source).unwrap_or(""))
+                            .into_owned(),
+                        value: Expr::BinOp(
+                            op.to_string(),
+                            Box::new((self.expr)(left)),
+                            Box::new((self.expr)(right)),
+                        ),
+                        range: TextRange::of(&augmented),
+                    });
+                }
                 if let Some(assignment) = node.named_child(0).filter(|n| n.kind() == "assignment")
                     && let Some(left) = assignment.child_by_field_name("left")
                 {
@@ -342,11 +368,15 @@ impl<'s> FlowBuilder<'_, 's> {
                             range: TextRange::of(&assignment),
                         });
                     }
+                    let value = assignment
+                        .child_by_field_name("right")
+                        .map_or(Expr::Opaque, |right| (self.expr)(right));
                     for target in flatten_targets(left) {
                         if let Some((object, key)) = self.subscript(target) {
                             steps.push(Step::Store {
                                 target: object,
                                 key,
+                                value: value.clone(),
                             });
                         }
                     }

@@ -568,7 +568,7 @@ impl<'p> Evaluator<'p> {
                 let callees = self.eval(file, scope, callee);
                 self.call_result(file, scope, &callees, args)
             }
-            Expr::Element(inner) => self
+            Expr::Element(inner) | Expr::Subscript(inner, _) => self
                 .eval(file, scope, inner)
                 .into_iter()
                 .flat_map(element_of)
@@ -613,6 +613,12 @@ impl<'p> Evaluator<'p> {
                     Some(target) => self.module_attr(target, name),
                     None => ValSet::from([Val::External(join(&absolute, name))]),
                 }
+            }
+            // `a + b` of lists holds what both held (`handlers = handlers + [f]`).
+            Expr::BinOp(op, a, b) if op == "+" => {
+                let mut values = self.eval(file, scope, a);
+                values.extend(self.eval(file, scope, b));
+                values
             }
             Expr::ImportStar(_)
             | Expr::Opaque
