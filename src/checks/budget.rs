@@ -235,6 +235,8 @@ pub struct Budget<'a, 'p> {
     memo: RefCell<HashMap<(usize, bool), Paths>>,
     active: RefCell<HashSet<(usize, bool)>>,
     recursive: RefCell<HashSet<usize>>,
+    /// The record of cold deps each proven cold-deps loop keeps, by deps function.
+    counters: RefCell<HashMap<usize, String>>,
 }
 
 impl<'a, 'p> Budget<'a, 'p> {
@@ -291,7 +293,32 @@ impl<'a, 'p> Budget<'a, 'p> {
             memo: RefCell::new(HashMap::new()),
             active: RefCell::new(HashSet::new()),
             recursive: RefCell::new(HashSet::new()),
+            counters: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// The deps functions that deploy and return their record of the cold deps they deployed
+    /// (a list or a count), with the name of that record. Whether each recorded dep costs
+    /// exactly one deploy is the budget's question (DG004); when the loop does not prove it,
+    /// the first returned name stands for what the deps code says it deployed.
+    /// `None` for a function that returns the record itself (`return [deploy(d) for d in
+    /// cold]`, one element per deploy).
+    pub fn cold_sources(&self) -> HashMap<usize, Option<String>> {
+        self.dep_functions
+            .iter()
+            .filter(|&&f| !self.of(f).is_zero())
+            .filter_map(|&f| {
+                let returns = &self.analysis.project.func_scope(f).returns;
+                if !returns.is_empty()
+                    && returns.iter().all(|r| matches!(r, Expr::Comprehension(..)))
+                {
+                    return Some((f, None));
+                }
+                let proven = self.counters.borrow().get(&f).cloned();
+                let counter = proven.or_else(|| self.returned_list(f)?.into_iter().next())?;
+                Some((f, Some(counter)))
+            })
+            .collect()
     }
 
     /// The worst number of counted deploys one call of `node` can make.
@@ -605,21 +632,32 @@ impl<'a, 'p> Budget<'a, 'p> {
         })
     }
 
-    /// The names of the lists a deps function returns (`return deployed`).
+    /// The names a deps function returns in every `return`, alone or in a tuple
+    /// (`return deployed`, `return deployed, apps, False`): the candidates for its record of
+    /// the cold deps it deployed.
     fn returned_list(&self, node: usize) -> Option<Vec<String>> {
         let func = self.analysis.graph.node_func[node];
         let returns = &self.analysis.project.func_scope(func).returns;
-        let names: Vec<String> = returns
-            .iter()
-            .filter_map(|r| {
-                if let Expr::Name(n) = r {
-                    Some(n.clone())
-                } else {
-                    None
-                }
-            })
-            .collect();
-        (!names.is_empty() && names.len() == returns.len()).then_some(names)
+        let names_in = |r: &Expr| -> Vec<String> {
+            match r {
+                Expr::Name(n) => vec![n.clone()],
+                Expr::Container(items) => items
+                    .iter()
+                    .filter_map(|i| match i {
+                        Expr::Name(n) => Some(n.clone()),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            }
+        };
+        let (first, rest) = returns.split_first()?;
+        let mut names = names_in(first);
+        for r in rest {
+            let here = names_in(r);
+            names.retain(|n| here.contains(n));
+        }
+        (!names.is_empty()).then_some(names)
     }
 
     /// A `for` loop in a dep-site function that deploys exactly once per cold dep it
@@ -641,49 +679,30 @@ impl<'a, 'p> Budget<'a, 'p> {
         if iteration.per_dep > 0 {
             return Err("a loop over the cold deps inside another loop".into());
         }
-        let Some(lists) = self.returned_list(node) else {
+        let Some(candidates) = self.returned_list(node) else {
             return Err(format!(
                 "{} deploys in a loop but does not return the list of cold deps it deployed",
                 self.analysis.name(node)
             ));
         };
-        let facts = self.analysis.project.func_scope(func);
-        let shown = lists.join("`/`");
-        for list in &lists {
-            let starts_empty = facts
-                .bindings
-                .iter()
-                // (`.append` stores are recorded as bindings without a range; they are
-                // counted below.)
-                .filter(|b| &b.name == list && b.range != crate::facts::TextRange::default())
-                .all(|b| matches!(&b.value, Expr::Container(items) if items.is_empty()));
-            if !starts_empty {
-                return Err(format!(
-                    "`{list}`, the list of cold deps, does not start empty"
-                ));
+        // The record of cold deps is whichever returned name grows exactly as often as the
+        // loop deploys; the first candidate's reason is given when none does.
+        let mut first_error = None;
+        let mut found = false;
+        for counter in &candidates {
+            match self.counts_deploys(node, file, scope, body, counter) {
+                Ok(()) => {
+                    self.counters.borrow_mut().insert(func, counter.clone());
+                    found = true;
+                    break;
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
             }
         }
-        let (deploys_minus_appends, appends_minus_deploys) =
-            self.net(node, file, scope, body, &lists);
-        if deploys_minus_appends > 0 {
-            return Err(format!(
-                "an iteration can deploy without recording the dep in `{shown}`, so deploys can exceed N_cold_deps"
-            ));
-        }
-        if appends_minus_deploys > 0 {
-            return Err(format!(
-                "an iteration can record a dep in `{shown}` without deploying it, so N_cold_deps overcounts"
-            ));
-        }
-        let appends = facts
-            .calls
-            .iter()
-            .filter(|c| is_append_to(c, &lists))
-            .count();
-        if appends > self.count_appends(body, file, scope, &lists) {
-            return Err(format!(
-                "`{shown}` also grows outside the deploy loop, so N_cold_deps overcounts"
-            ));
+        if !found {
+            return Err(first_error.unwrap_or_default());
         }
         if !self.warm_checks.is_empty() {
             let warm = self.block(node, file, scope, body, Mode::Warm);
@@ -703,6 +722,56 @@ impl<'a, 'p> Budget<'a, 'p> {
         Ok(iteration.per_cold_dep(site))
     }
 
+    /// Whether `counter` (a list or an integer the function returns) grows exactly once per
+    /// deploy on every path through one iteration, starts empty, and grows nowhere else.
+    fn counts_deploys(
+        &self,
+        node: usize,
+        file: FileIdx,
+        scope: ScopeIdx,
+        body: &Block,
+        counter: &str,
+    ) -> Result<(), String> {
+        let func = self.analysis.graph.node_func[node];
+        let facts = self.analysis.project.func_scope(func);
+        let starts_empty = facts
+            .bindings
+            .iter()
+            // (`.append` stores are recorded as bindings without a range; growth is counted
+            // below.)
+            .filter(|b| b.name == counter && b.range != crate::facts::TextRange::default())
+            .filter(|b| growth_of_bind(counter, &b.value) == 0)
+            .all(|b| {
+                matches!(&b.value, Expr::Container(items) if items.is_empty())
+                    || b.value == Expr::Int(0)
+            });
+        if !starts_empty {
+            return Err(format!(
+                "`{counter}`, the record of cold deps, does not start empty"
+            ));
+        }
+        let (deploys_minus_growth, growth_minus_deploys) =
+            self.net(node, file, scope, body, counter);
+        if deploys_minus_growth > 0 {
+            return Err(format!(
+                "an iteration can deploy without recording the dep in `{counter}`, so deploys can exceed N_cold_deps"
+            ));
+        }
+        if growth_minus_deploys > 0 {
+            return Err(format!(
+                "an iteration can record a dep in `{counter}` without deploying it, so N_cold_deps overcounts"
+            ));
+        }
+        if self.count_growth(&facts.flow, file, scope, counter)
+            > self.count_growth(body, file, scope, counter)
+        {
+            return Err(format!(
+                "`{counter}` also grows outside the deploy loop, so N_cold_deps overcounts"
+            ));
+        }
+        Ok(())
+    }
+
     fn calls_warm_check(&self, file: FileIdx, scope: ScopeIdx, body: &Block) -> bool {
         let mut found = false;
         walk_calls(body, &mut |i| {
@@ -711,19 +780,27 @@ impl<'a, 'p> Budget<'a, 'p> {
         found
     }
 
-    /// Over all paths through one iteration: max(deploys − appends), max(appends − deploys).
+    /// Over all paths through one iteration: max(deploys − growth), max(growth − deploys).
     fn net(
         &self,
         node: usize,
         file: FileIdx,
         scope: ScopeIdx,
         body: &Block,
-        lists: &[String],
+        counter: &str,
     ) -> (i64, i64) {
         let calls = &self.analysis.project.scope(file, scope).calls;
-        let weight = |index: usize, sign: i64| -> i64 {
-            if is_append_to(&calls[index], lists) {
-                return -sign;
+        let weight = |step: &Step, sign: i64| -> i64 {
+            let index = match step {
+                Step::Call(index) => *index,
+                Step::Bind { name, value, .. } if name == counter => {
+                    return -sign * growth_of_bind(counter, value);
+                }
+                _ => return 0,
+            };
+            let grows = growth_of_call(&calls[index], counter);
+            if grows != 0 {
+                return -sign * grows;
             }
             let paths = self.call(node, file, scope, index);
             let cost = paths.fall.unwrap_or_else(Cost::zero);
@@ -733,51 +810,81 @@ impl<'a, 'p> Budget<'a, 'p> {
             sign * i64::from(cost.base)
         };
         (
-            net_max(body, &|i| weight(i, 1)),
-            net_max(body, &|i| weight(i, -1)),
+            net_max(body, &|s| weight(s, 1)),
+            net_max(body, &|s| weight(s, -1)),
         )
     }
 
-    fn count_appends(
-        &self,
-        body: &Block,
-        file: FileIdx,
-        scope: ScopeIdx,
-        lists: &[String],
-    ) -> usize {
+    /// How many times `counter` grows in a block (each growth step once).
+    fn count_growth(&self, block: &Block, file: FileIdx, scope: ScopeIdx, counter: &str) -> i64 {
         let calls = &self.analysis.project.scope(file, scope).calls;
         let mut count = 0;
-        walk_calls(body, &mut |i| {
-            if is_append_to(&calls[i], lists) {
-                count += 1;
-            }
+        super::meaning::walk_steps(block, &mut |step| {
+            count += match step {
+                Step::Call(i) => growth_of_call(&calls[*i], counter).abs(),
+                Step::Bind { name, value, .. } if name == counter => {
+                    growth_of_bind(counter, value).abs()
+                }
+                _ => 0,
+            };
         });
         count
     }
 }
 
-fn is_append_to(call: &Call, lists: &[String]) -> bool {
-    matches!(&call.callee, Expr::Attr(object, method) if method == "append" && matches!(object.as_ref(), Expr::Name(n) if lists.contains(n)))
+/// `counter.append(x)`, `counter.extend([x])`, `counter.insert(i, x)`: grows by one. Any
+/// other growth (`extend(xs)`) is unknown, which no deploy count can match.
+fn growth_of_call(call: &Call, counter: &str) -> i64 {
+    let Expr::Attr(object, method) = &call.callee else {
+        return 0;
+    };
+    if !matches!(object.as_ref(), Expr::Name(n) if n == counter) {
+        return 0;
+    }
+    match (method.as_str(), call.args.as_slice()) {
+        ("append", [_]) | ("insert", [_, _]) => 1,
+        ("extend", [Expr::Container(items)]) => items.len() as i64,
+        ("extend" | "update" | "add", _) => i64::MAX / 4,
+        _ => 0,
+    }
+}
+
+/// `counter = counter + [x]`, `counter += [x]`, `counter += 1`: how much it grows by (a
+/// plain assignment, which restarts it, is 0 here and judged as a start).
+fn growth_of_bind(counter: &str, value: &Expr) -> i64 {
+    let Expr::BinOp(op, a, b) = value else {
+        return 0;
+    };
+    let added = match (a.as_ref(), b.as_ref()) {
+        (Expr::Name(n), other) | (other, Expr::Name(n)) if n == counter && op == "+" => other,
+        _ => return 0,
+    };
+    match added {
+        Expr::Container(items) => items.len() as i64,
+        Expr::Int(k) => *k,
+        _ => i64::MAX / 4,
+    }
 }
 
 /// The largest sum of call weights over the paths that complete one loop iteration
 /// (reach its end, `break`, `continue` or `return`). Paths that raise are failed runs: the
 /// exception leaves the deps code. A handler that swallows an exception starts from the
 /// worst prefix before a call (the call that raised did not complete).
-fn net_max(block: &Block, weight: &dyn Fn(usize) -> i64) -> i64 {
+fn net_max(block: &Block, weight: &dyn Fn(&Step) -> i64) -> i64 {
     const HUGE: i64 = i64::MAX / 4;
     /// (falls through, worst completed-and-left, worst prefix at a raise point)
-    fn walk(block: &Block, weight: &dyn Fn(usize) -> i64, start: i64) -> (Option<i64>, i64, i64) {
+    fn walk(block: &Block, weight: &dyn Fn(&Step) -> i64, start: i64) -> (Option<i64>, i64, i64) {
         let mut fall = Some(start);
         let mut left = i64::MIN;
         let mut raising = i64::MIN;
         for step in block {
             let Some(current) = fall else { break };
             match step {
-                Step::Call(i) => {
+                Step::Call(_) => {
                     raising = raising.max(current);
-                    fall = Some(current.saturating_add(weight(*i)));
+                    fall = Some(current.saturating_add(weight(step)));
                 }
+                Step::Bind { .. } => fall = Some(current.saturating_add(weight(step))),
                 Step::If {
                     branches,
                     exhaustive,
@@ -841,7 +948,7 @@ fn net_max(block: &Block, weight: &dyn Fn(usize) -> i64) -> i64 {
                     fall = None;
                 }
                 Step::Opaque(_) => fall = Some(HUGE),
-                Step::Store { .. } | Step::Delete { .. } | Step::Bind { .. } => {}
+                Step::Store { .. } | Step::Delete { .. } => {}
             }
         }
         (fall, left, raising)

@@ -1,11 +1,27 @@
-//! The run-time deploy-count guard (DG4.1), read from the entry's code: what it expects,
-//! where the count comes from, how it compares, and whether a mismatch fails the process.
+//! The run-time deploy-count guard (DG4.1), read from what the entry's code means.
+//!
+//! The guard is any comparison, in the entry or a function it calls (entered with its
+//! arguments), between the number of lines of the file the counter appends to and
+//! `base + N_cold_deps`. It must be exact (`!=`, or `==` with an `else`), and its failing side
+//! must raise, exit non-zero, return a failing status, or set a status that reaches the
+//! process exit on every later path. Variable names are never conditions; the policy's names
+//! only make messages clearer.
 
-use crate::facts::{Block, Expr, ScopeIdx, Step, TextRange};
-use crate::project::{FileIdx, Site, Target, Val};
+use std::collections::BTreeSet;
+use std::rc::Rc;
 
 use super::Analysis;
-use super::analysis::functions_matching;
+use super::budget::Budget;
+use super::meaning::{Abs, Frame, Meaning, formula, show_set, walk_steps};
+use crate::facts::{Block, Expr, Step, TextRange};
+use crate::project::{FuncId, Site, Target};
+
+/// Functions searched for the guard, however they nest (a bound on the work).
+const MAX_FRAMES: usize = 400;
+/// How deep the search follows calls from the entry.
+const MAX_SEARCH_DEPTH: usize = 4;
+/// How many callers up a returned status is followed to the process exit.
+const MAX_EXIT_DEPTH: usize = 6;
 
 /// One thing wrong with the guard, with where it is.
 pub struct Problem {
@@ -13,18 +29,11 @@ pub struct Problem {
     pub message: String,
 }
 
-/// The guard as found in one entry function.
+/// The guard as found for one entry function.
 pub struct Guard {
     /// What the guard expects, as a formula (`1 + N_cold_deps`), when it could be read.
     pub expected: Option<String>,
     pub problems: Vec<Problem>,
-}
-
-struct Entry<'a, 'p> {
-    analysis: &'a Analysis<'p>,
-    file: FileIdx,
-    scope: ScopeIdx,
-    site: Site,
 }
 
 /// The guard's expected formula, for the summary.
@@ -36,737 +45,584 @@ pub fn expected_formula(analysis: &Analysis) -> Option<String> {
 /// Reads the guard of `entry`; `None` when the policy names no guard.
 pub fn inspect(analysis: &Analysis, entry: usize) -> Option<Guard> {
     let policy = analysis.policy.guard.as_ref()?;
+    let budget = Budget::new(analysis);
+    let meaning = Meaning::new(analysis, budget.cold_sources());
+    let reader = Reader {
+        analysis,
+        meaning: &meaning,
+        count_env: policy.count_env.clone(),
+        base: analysis.policy.budget.base as i64,
+    };
     let func = analysis.graph.node_func[entry];
     let info = &analysis.project.funcs[func];
-    let e = Entry {
-        analysis,
-        file: info.file,
-        scope: info.scope,
-        site: analysis.definition_site(entry),
-    };
-    let flow = &analysis.project.scope(e.file, e.scope).flow;
-    let mut problems = Vec::new();
-    let expected = e.expected_formula(&policy.expected, &mut problems);
-    e.check_count_source(&policy.actual, policy.count_env.as_deref(), &mut problems);
-    match find_comparison(flow, &policy.actual, &policy.expected) {
-        None => match e.guard_helper(flow, policy) {
-            Some((bind_range, helper_problems)) => {
-                problems.extend(helper_problems);
-                e.check_status_kept(flow, bind_range, &policy.status, &mut problems);
-            }
-            None => problems.push(Problem {
-                site: e.site,
-                message: format!(
-                    "no comparison of `{}` with `{}` in `{}`: the deploy-count guard is missing",
-                    policy.actual,
-                    policy.expected,
-                    analysis.name(entry)
-                ),
-            }),
-        },
-        Some(found) => e.check_comparison(found, flow, policy, &mut problems),
+    let mut candidates = Vec::new();
+    let mut frames = 0;
+    reader.search(
+        func,
+        Frame::new(info.file, info.scope),
+        &mut candidates,
+        &mut frames,
+    );
+    let mut judged: Vec<(Option<String>, Vec<Problem>)> =
+        candidates.iter().map(|c| reader.judge(c)).collect();
+    if meaning.exhausted() {
+        let site = analysis.definition_site(entry);
+        judged.clear();
+        judged.push((
+            None,
+            vec![Problem {
+                site,
+                message: "the guard's values took more work to follow than deployguard allows, so it is not proven".into(),
+            }],
+        ));
     }
-    e.check_exit_status(entry, &mut problems);
+    if let Some((expected, _)) = judged.iter().find(|(_, problems)| problems.is_empty()) {
+        return Some(Guard {
+            expected: expected.clone(),
+            problems: Vec::new(),
+        });
+    }
+    if judged.is_empty() {
+        let hint = reader.hint(func, &policy.actual, &policy.expected);
+        return Some(Guard {
+            expected: None,
+            problems: vec![Problem {
+                site: analysis.definition_site(entry),
+                message: format!(
+                    "nothing in `{}` or what it calls compares the deploy count (the lines of {}) with {}: the deploy-count guard is missing{hint}",
+                    analysis.name(entry),
+                    reader.count_file(),
+                    formula(reader.base, 1),
+                ),
+            }],
+        });
+    }
+    let expected = judged.iter().find_map(|(e, _)| e.clone());
+    let mut seen = BTreeSet::new();
+    let problems = judged
+        .into_iter()
+        .flat_map(|(_, p)| p)
+        .filter(|p| seen.insert((p.site, p.message.clone())))
+        .collect();
     Some(Guard { expected, problems })
 }
 
-struct Comparison<'f> {
+/// A comparison that involves the deploy count or the cold deps.
+struct Candidate<'f> {
+    func: FuncId,
+    frame: Frame,
     op: String,
     negated: bool,
+    count: Vec<Abs>,
+    expected: Vec<Abs>,
     branches: &'f [Block],
     exhaustive: bool,
     range: TextRange,
 }
 
-/// The `if` that compares the two names, anywhere in the function.
-fn find_comparison<'f>(block: &'f Block, actual: &str, expected: &str) -> Option<Comparison<'f>> {
-    for step in block {
-        if let Step::If {
-            branches,
-            exhaustive,
-            condition: Some(condition),
-            range,
-            ..
-        } = step
-        {
-            let (negated, test) = match condition {
-                Expr::Not(inner) => (true, inner.as_ref()),
-                test => (false, test),
-            };
-            if let Expr::Compare(op, a, b) = test {
-                let names = (name_of(a), name_of(b));
-                if names == (Some(actual), Some(expected))
-                    || names == (Some(expected), Some(actual))
-                {
-                    return Some(Comparison {
-                        op: op.clone(),
-                        negated,
-                        branches,
-                        exhaustive: *exhaustive,
-                        range: *range,
-                    });
-                }
-            }
-        }
-        if let Some(found) = step
-            .blocks()
-            .into_iter()
-            .find_map(|b| find_comparison(b, actual, expected))
-        {
-            return Some(found);
-        }
-    }
-    None
+/// How the failing side of the guard fails the run.
+enum Failure {
+    /// Raises or exits non-zero right there.
+    Ends,
+    /// Sets a status variable; it must reach the exit.
+    Sets(String, u32),
+    /// Returns this constant; the caller must pass it on (a status) or act on it (a verdict
+    /// such as `False`).
+    Returns(i64),
 }
 
-fn name_of(expr: &Expr) -> Option<&str> {
-    match expr {
-        Expr::Name(n) => Some(n),
-        _ => None,
-    }
+struct Reader<'a, 'p> {
+    analysis: &'a Analysis<'p>,
+    meaning: &'a Meaning<'a, 'p>,
+    count_env: Option<String>,
+    base: i64,
 }
 
-impl Entry<'_, '_> {
-    fn bindings(&self, name: &str) -> Vec<&Expr> {
-        self.analysis
-            .project
-            .scope(self.file, self.scope)
-            .bindings
-            .iter()
-            .filter(|b| b.name == name)
-            .map(|b| &b.value)
-            .collect()
+impl<'a> Reader<'a, '_> {
+    fn count_file(&self) -> String {
+        self.count_env
+            .as_ref()
+            .map_or("the counter's file".into(), |k| format!("${k}"))
     }
 
-    /// An integer constant, directly or through a module-level name (`EXIT_FAIL = 1`).
-    fn int_value(&self, expr: &Expr) -> Option<i64> {
-        match expr {
-            Expr::Int(i) => Some(*i),
-            Expr::Name(name) => {
-                let module = self.analysis.project.scope(self.file, 0);
-                let values: Vec<i64> = module
-                    .bindings
-                    .iter()
-                    .filter(|b| &b.name == name)
-                    .filter_map(|b| {
-                        if let Expr::Int(i) = b.value {
-                            Some(i)
-                        } else {
-                            None
-                        }
-                    })
-                    .collect();
-                let all = module.bindings.iter().filter(|b| &b.name == name).count();
-                (values.len() == all
-                    && !values.is_empty()
-                    && values.iter().all(|v| *v == values[0]))
-                .then(|| values[0])
-            }
-            _ => None,
+    fn is_count(&self, value: &Abs) -> bool {
+        match (&self.count_env, value) {
+            (Some(env), value) => value.is_count_of(env),
+            (None, Abs::LineCount(path)) => matches!(path.as_ref(), Abs::Env(_)),
+            _ => false,
         }
     }
 
-    /// `expected = BASE + count` with `count = len(cold)` and `cold = deploy_declared_deps(...)`.
-    fn expected_formula(&self, expected: &str, problems: &mut Vec<Problem>) -> Option<String> {
-        let bindings = self.bindings(expected);
-        let base = self.analysis.policy.budget.base as i64;
-        if bindings.is_empty() {
-            return None;
+    /// Looks for guard candidates in `func` (evaluated in `frame`) and what it calls.
+    fn search(&self, func: FuncId, frame: Frame, out: &mut Vec<Candidate<'a>>, frames: &mut usize) {
+        *frames += 1;
+        if *frames > MAX_FRAMES {
+            return;
         }
-        let mut formula = None;
-        for value in bindings {
-            let inlined = self.inline(value);
-            let value = &inlined;
-            let (constant, rest) = match value {
-                Expr::BinOp(op, a, b) if op == "+" => {
-                    match (self.int_value(a), self.int_value(b)) {
-                        (Some(k), _) => (Some(k), b.as_ref()),
-                        (_, Some(k)) => (Some(k), a.as_ref()),
-                        _ => (None, value),
+        let project = self.analysis.project;
+        let scope = project.func_scope(func);
+        walk_steps(&scope.flow, &mut |step| {
+            if let Step::If {
+                branches,
+                exhaustive,
+                condition: Some(condition),
+                range,
+                ..
+            } = step
+            {
+                for value in self.meaning.eval(&frame, condition) {
+                    if let Some(candidate) =
+                        self.candidate(func, &frame, value, branches, *exhaustive, *range)
+                    {
+                        out.push(candidate);
                     }
                 }
-                _ => (None, value),
-            };
-            let Some(constant) = constant else {
-                problems.push(self.problem(format!(
-                    "`{expected} = {}` is not `{base} + <number of cold deps deployed>`",
-                    value.show()
-                )));
-                continue;
-            };
-            let cold = self.counts_cold_deps(rest);
-            let shown = match &cold {
-                Ok(()) => format!("{constant} + N_cold_deps"),
-                Err(_) => format!("{constant} + {}", rest.show()),
-            };
-            if constant != base {
-                problems.push(self.problem(format!(
-                    "`{expected} = {}` adds {constant} base deploy(s); the budget has {base}",
-                    value.show()
-                )));
             }
-            if let Err(why) = cold {
-                problems.push(self.problem(format!(
-                    "`{expected}` does not count the cold deps actually deployed: {why}"
-                )));
-            }
-            formula = Some(shown);
+        });
+        if frame.depth >= MAX_SEARCH_DEPTH {
+            return;
         }
-        formula
+        let mut entered = BTreeSet::new();
+        for call in &scope.calls {
+            let targets =
+                self.analysis
+                    .evaluator
+                    .call_targets(frame.file, frame.scope, &call.callee);
+            for target in targets {
+                let Target::Func {
+                    func: callee,
+                    offset,
+                    instantiates: false,
+                } = target
+                else {
+                    continue;
+                };
+                let skip = self.analysis.sinks.contains(&callee)
+                    || self.analysis.counters.contains(&callee)
+                    || !entered.insert((callee, call.range));
+                if skip {
+                    continue;
+                }
+                let Some(given) = self
+                    .meaning
+                    .bind_arguments(&frame, callee, offset, &call.args)
+                else {
+                    continue;
+                };
+                let info = &project.funcs[callee];
+                let inner = Frame {
+                    file: info.file,
+                    scope: info.scope,
+                    args: Some(Rc::new(given)),
+                    depth: frame.depth + 1,
+                };
+                self.search(callee, inner, out, frames);
+            }
+        }
     }
 
-    /// `helper(args)` where the helper is `return <expr>`: that expression with the arguments
-    /// put in for the parameters (`deploy_budget(deps)` -> `1 + len(deps)`).
-    fn inline(&self, expr: &Expr) -> Expr {
-        let Expr::Call(callee, args) = expr else {
-            return expr.clone();
+    fn candidate(
+        &self,
+        func: FuncId,
+        frame: &Frame,
+        value: Abs,
+        branches: &'a [Block],
+        exhaustive: bool,
+        range: TextRange,
+    ) -> Option<Candidate<'a>> {
+        let (negated, value) = match value {
+            Abs::Not(inner) => (true, *inner),
+            value => (false, value),
         };
+        let Abs::Cmp(op, a, b) = value else {
+            return None;
+        };
+        let counts = |side: &[Abs]| side.iter().any(|v| self.is_count(v));
+        let colds = |side: &[Abs]| side.iter().any(|v| matches!(v, Abs::Num(_, n) if *n != 0));
+        let (count, expected) = if counts(&a) || colds(&b) {
+            (a, b)
+        } else if counts(&b) || colds(&a) {
+            (b, a)
+        } else {
+            return None;
+        };
+        Some(Candidate {
+            func,
+            frame: frame.clone(),
+            op,
+            negated,
+            count,
+            expected,
+            branches,
+            exhaustive,
+            range,
+        })
+    }
+
+    /// The candidate's expected formula and everything that keeps it from being the guard.
+    fn judge(&self, c: &Candidate) -> (Option<String>, Vec<Problem>) {
+        let site = Site {
+            file: c.frame.file,
+            range: c.range,
+        };
+        let mut problems = Vec::new();
+        let mut problem = |message: String| problems.push(Problem { site, message });
+        // The count: the lines the counter wrote. A negative sentinel ("file missing") can
+        // never equal the expected count, so it fails the run as a mismatch.
+        let read = c.count.iter().any(|v| self.is_count(v));
+        let other = c
+            .count
+            .iter()
+            .find(|v| !self.is_count(v) && !matches!(v, Abs::Num(k, 0) if *k < 0));
+        if !read || other.is_some() {
+            problem(format!(
+                "the deploy count it compares is {}, not the number of lines of {} (the file the counter appends to)",
+                show_set(&c.count),
+                self.count_file()
+            ));
+        }
+        let expected = match c.expected.as_slice() {
+            [Abs::Num(k, n)] => Some((*k, *n)),
+            _ => None,
+        };
+        match expected {
+            Some((k, 1)) if k == self.base => {}
+            Some((k, 1)) => problem(format!(
+                "it expects {}: {k} base deploy(s), but the budget has {}",
+                formula(k, 1),
+                self.base
+            )),
+            _ => problem(format!(
+                "it expects {}, not {} (the base deploy plus one per cold dep the deps code deployed)",
+                show_set(&c.expected),
+                formula(self.base, 1)
+            )),
+        }
+        let shown = expected.map(|(k, n)| formula(k, n));
+        let failure = match (c.op.as_str(), c.negated) {
+            ("!=", false) | ("==", true) => c.branches.first(),
+            ("==", false) | ("!=", true) if c.exhaustive => c.branches.get(1),
+            ("==", false) | ("!=", true) => None,
+            (op, _) => {
+                problem(format!(
+                    "it compares with `{op}`: a run whose deploy count differs from the expected one in the other direction passes; it must be an exact check (`!=`)"
+                ));
+                return (shown, problems);
+            }
+        };
+        let Some(failure) = failure else {
+            problem(
+                "its mismatch branch is missing: nothing happens when the counts differ".into(),
+            );
+            return (shown, problems);
+        };
+        match self.fails(&c.frame, failure) {
+            None => problem(
+                "on a mismatch it does not fail the run: it never sets a failing status, raises or exits non-zero".into(),
+            ),
+            Some(Failure::Ends) => {}
+            Some(Failure::Sets(status, after)) => {
+                problems.extend(self.status_reaches_exit(c.func, &c.frame, &status, after, 0))
+            }
+            Some(Failure::Returns(value)) => {
+                problems.extend(self.result_reaches_exit(c.func, value, site, 0))
+            }
+        }
+        (shown, problems)
+    }
+
+    /// How a block fails the run unconditionally (its own top-level steps), if it does.
+    fn fails(&self, frame: &Frame, block: &Block) -> Option<Failure> {
+        let calls = &self.analysis.project.scope(frame.file, frame.scope).calls;
+        block.iter().find_map(|step| match step {
+            Step::Raise(_) => Some(Failure::Ends),
+            Step::Call(i) => {
+                let call = &calls[*i];
+                (self.is_exit(frame, &call.callee)
+                    && call.args.first().is_some_and(|a| self.failing(frame, a)))
+                .then_some(Failure::Ends)
+            }
+            Step::Bind { name, value, range } => self
+                .keeps_failing(frame, name, value)
+                .then(|| Failure::Sets(name.clone(), range.end)),
+            Step::Return(_, Some(value)) => match self.meaning.eval(frame, value).as_slice() {
+                [Abs::Num(k, 0)] => Some(Failure::Returns(*k)),
+                _ => None,
+            },
+            _ => None,
+        })
+    }
+
+    /// Every value of `expr` is a failing exit status (a non-zero integer or a message).
+    fn failing(&self, frame: &Frame, expr: &Expr) -> bool {
+        let values = self.meaning.eval(frame, expr);
+        values
+            .iter()
+            .all(|v| matches!(v, Abs::Num(k, 0) if *k != 0) || matches!(v, Abs::Str(_)))
+    }
+
+    /// `status = 1`, `status = EXIT_FAIL`, `status = status or 1`: a failing status stays so.
+    fn keeps_failing(&self, frame: &Frame, name: &str, value: &Expr) -> bool {
+        let items: Vec<&Expr> = match value {
+            Expr::Union(items) => items.iter().collect(),
+            value => vec![value],
+        };
+        let rest: Vec<&&Expr> = items
+            .iter()
+            .filter(|e| !matches!(e, Expr::Name(n) if n == name))
+            .collect();
+        !rest.is_empty() && rest.iter().all(|e| self.failing(frame, e))
+    }
+
+    fn is_exit(&self, frame: &Frame, callee: &Expr) -> bool {
         let targets = self
             .analysis
             .evaluator
-            .call_targets(self.file, self.scope, callee);
-        let Some(Target::Func {
-            func, offset: 0, ..
-        }) = targets.iter().next().filter(|_| targets.len() == 1)
-        else {
-            return expr.clone();
-        };
-        let scope = self.analysis.project.func_scope(*func);
-        let [returned] = scope.returns.as_slice() else {
-            return expr.clone();
-        };
-        let mut given = Vec::new();
-        for (i, arg) in args.iter().enumerate() {
-            match arg {
-                Expr::Keyword(name, value) => given.push((name.clone(), value.as_ref().clone())),
-                Expr::Element(_) => return expr.clone(),
-                value => match scope.params.get(i) {
-                    Some(param) => given.push((param.name.clone(), value.clone())),
-                    None => return expr.clone(),
-                },
-            }
-        }
-        substitute(returned, &given)
+            .call_targets(frame.file, frame.scope, callee);
+        !targets.is_empty()
+            && targets.iter().all(|t| {
+                matches!(t, Target::External(n) if matches!(n.as_str(), "sys.exit" | "os._exit" | "<builtin>.exit" | "<builtin>.quit" | "<builtin>.SystemExit"))
+            })
     }
 
-    /// Whether `expr` is `len(L)` (directly or through a name) where `L` only ever holds
-    /// what a dep-site function (the deps code) returned.
-    fn counts_cold_deps(&self, expr: &Expr) -> Result<(), String> {
-        let len_of = |e: &Expr| -> Option<Expr> {
-            match e {
-                Expr::Call(callee, args)
-                    if matches!(callee.as_ref(), Expr::Name(n) if n == "len")
-                        && args.len() == 1 =>
+    /// A status set at `after` in `func` is neither reset nor dropped, and reaches the exit.
+    fn status_reaches_exit(
+        &self,
+        func: FuncId,
+        frame: &Frame,
+        status: &str,
+        after: u32,
+        depth: usize,
+    ) -> Vec<Problem> {
+        let project = self.analysis.project;
+        let scope = project.func_scope(func);
+        let mut problems = Vec::new();
+        let mut exits_with_it = false;
+        let mut returns = 0;
+        let site = |range: TextRange| Site {
+            file: frame.file,
+            range,
+        };
+        walk_steps(&scope.flow, &mut |step| match step {
+            // `status = status or x` keeps a failing status failing.
+            Step::Bind { name, value, range }
+                if name == status
+                    && range.start >= after
+                    && !mentions_name(value, status)
+                    && !self.keeps_failing(frame, status, value) =>
+            {
+                problems.push(Problem {
+                    site: site(*range),
+                    message: format!(
+                        "after the guard, `{status} = {}` can replace the failing status, so a mismatch no longer fails the run",
+                        value.show()
+                    ),
+                });
+            }
+            Step::Call(i) if scope.calls[*i].range.start >= after => {
+                let call = &scope.calls[*i];
+                if self.is_exit(frame, &call.callee)
+                    && call.args.first().is_some_and(|a| mentions_name(a, status))
                 {
-                    Some(args[0].clone())
+                    exits_with_it = true;
                 }
-                _ => None,
             }
-        };
-        let list = match (len_of(expr), expr) {
-            (Some(list), _) => list,
-            (None, Expr::Name(name)) => {
-                let values = self.bindings(name);
-                let lists: Vec<Expr> = values.iter().filter_map(|v| len_of(v)).collect();
-                if lists.is_empty() || lists.len() != values.len() {
-                    return Err(format!("`{name}` is not `len(...)` of the cold deps list"));
+            Step::Return(range, value) if range.start >= after => {
+                returns += 1;
+                let passes = value
+                    .as_ref()
+                    .is_some_and(|v| mentions_name(v, status) || self.failing(frame, v));
+                if !passes {
+                    problems.push(Problem {
+                        site: site(*range),
+                        message: format!(
+                            "after the guard this returns `{}`, not `{status}`: a mismatch does not reach the exit status",
+                            value.as_ref().map_or_else(|| "None".into(), Expr::show)
+                        ),
+                    });
                 }
-                lists[0].clone()
             }
-            _ => {
-                return Err(format!(
-                    "`{}` is not `len(...)` of the cold deps list",
-                    expr.show()
-                ));
-            }
+            _ => {}
+        });
+        if exits_with_it {
+            return problems;
+        }
+        if returns == 0 {
+            problems.push(Problem {
+                site: self.analysis.definition_site(func),
+                message: format!(
+                    "`{status}` never reaches the process exit: `{}` neither exits with it nor returns it",
+                    self.analysis.name(func)
+                ),
+            });
+            return problems;
+        }
+        let guard_site = self.analysis.definition_site(func);
+        problems.extend(self.result_reaches_exit(func, 1, guard_site, depth + 1));
+        problems
+    }
+
+    /// `func` returning `failed` on a mismatch fails the run through one of its callers.
+    fn result_reaches_exit(
+        &self,
+        func: FuncId,
+        failed: i64,
+        site: Site,
+        depth: usize,
+    ) -> Vec<Problem> {
+        let missing = || {
+            vec![Problem {
+                site,
+                message: format!(
+                    "`{}`'s status never reaches the process exit (`sys.exit({}())` or an equivalent is missing), so a failed guard exits 0",
+                    self.analysis.name(func),
+                    self.analysis.short_name(func)
+                ),
+            }]
         };
-        let Expr::Name(list) = list else {
-            return Err(format!(
-                "`{}` is not the list the deps code returned",
-                list.show()
-            ));
-        };
-        // The deps code proper: dep-site functions that deploy (not parsers or helpers).
-        let budget = super::budget::Budget::new(self.analysis);
-        let dep_functions: Vec<usize> = self
+        if depth > MAX_EXIT_DEPTH {
+            return missing();
+        }
+        let callers: BTreeSet<FuncId> = self
             .analysis
-            .policy
-            .sites
+            .graph
+            .edges
             .iter()
-            .filter(|r| r.kind == crate::policy::SiteKind::Dep)
-            .flat_map(|r| r.functions.iter())
-            .flat_map(|p| functions_matching(self.analysis.project, p))
-            .filter(|&f| !budget.of(f).is_zero())
+            .filter(|e| e.to == func)
+            .map(|e| self.analysis.graph.node_func[e.from])
             .collect();
-        let mut from_deps = false;
-        let failed_handlers = self.failing_handler_ranges();
-        let scope = self.analysis.project.scope(self.file, self.scope);
-        for binding in scope.bindings.iter().filter(|b| b.name == list) {
-            let value = &binding.value;
-            // In an `except` that fails the run anyway, the list may hold anything.
-            if failed_handlers
+        let mut best: Option<Vec<Problem>> = None;
+        for caller in callers {
+            let info = &self.analysis.project.funcs[caller];
+            let frame = Frame::new(info.file, info.scope);
+            for problems in self.caller_passes_on(caller, &frame, func, failed, depth) {
+                if problems.is_empty() {
+                    return problems;
+                }
+                best.get_or_insert(problems);
+            }
+        }
+        best.unwrap_or_else(missing)
+    }
+
+    /// Each way `caller` uses the result of calling `func` (which is `failed` on a
+    /// mismatch), and what is wrong with it.
+    fn caller_passes_on(
+        &self,
+        caller: FuncId,
+        frame: &Frame,
+        func: FuncId,
+        failed: i64,
+        depth: usize,
+    ) -> Vec<Vec<Problem>> {
+        let scope = self.analysis.project.func_scope(caller);
+        let calls_func = |expr: &Expr| self.calls(frame, expr, func);
+        let mut uses = Vec::new();
+        walk_steps(&scope.flow, &mut |step| match step {
+            // `if not budget_ok(...): status = 1`: the branch the failing verdict takes.
+            Step::If {
+                branches,
+                exhaustive,
+                condition: Some(condition),
+                ..
+            } => {
+                let (negated, test) = match condition {
+                    Expr::Not(inner) => (true, inner.as_ref()),
+                    test => (false, test),
+                };
+                if !calls_func(test) {
+                    return;
+                }
+                let taken = if (failed != 0) != negated {
+                    branches.first()
+                } else if *exhaustive {
+                    branches.get(1)
+                } else {
+                    None
+                };
+                let site = self.analysis.definition_site(caller);
+                uses.push(match taken.and_then(|b| self.fails(frame, b)) {
+                    None => vec![Problem {
+                        site,
+                        message: format!(
+                            "`{}` acts on the guard's verdict from `{}` without failing the run",
+                            self.analysis.name(caller),
+                            self.analysis.name(func)
+                        ),
+                    }],
+                    Some(Failure::Ends) => Vec::new(),
+                    Some(Failure::Sets(status, after)) => {
+                        self.status_reaches_exit(caller, frame, &status, after, depth + 1)
+                    }
+                    Some(Failure::Returns(value)) => {
+                        self.result_reaches_exit(caller, value, site, depth + 1)
+                    }
+                });
+            }
+            // A verdict of 0 (`False`) is no failing status: only non-zero ones pass on.
+            _ if failed == 0 => {}
+            Step::Call(i) => {
+                let call = &scope.calls[*i];
+                if self.is_exit(frame, &call.callee) && call.args.first().is_some_and(&calls_func) {
+                    uses.push(Vec::new());
+                }
+            }
+            Step::Bind { name, value, range } if calls_func(value) => {
+                uses.push(self.status_reaches_exit(caller, frame, name, range.end, depth))
+            }
+            Step::Return(_, Some(value)) if calls_func(value) => {
+                let site = self.analysis.definition_site(caller);
+                uses.push(self.result_reaches_exit(caller, failed, site, depth + 1))
+            }
+            _ => {}
+        });
+        uses
+    }
+
+    /// Whether `expr` is (or is one of the alternatives of) a call of `func`.
+    fn calls(&self, frame: &Frame, expr: &Expr, func: FuncId) -> bool {
+        match expr {
+            Expr::Call(callee, _) => self
+                .analysis
+                .evaluator
+                .call_targets(frame.file, frame.scope, callee)
                 .iter()
-                .any(|h| h.start <= binding.range.start && binding.range.end <= h.end)
+                .any(|t| matches!(t, Target::Func { func: f, .. } if *f == func)),
+            Expr::Union(items) => items.iter().any(|e| self.calls(frame, e, func)),
+            _ => false,
+        }
+    }
+
+    /// What the policy's names hold in the entry, to say why no comparison qualified.
+    fn hint(&self, func: FuncId, actual: &str, expected: &str) -> String {
+        let info = &self.analysis.project.funcs[func];
+        let frame = Frame::new(info.file, info.scope);
+        let mut said = Vec::new();
+        for name in [actual, expected] {
+            if self
+                .analysis
+                .project
+                .bindings_of(info.file, info.scope, name)
+                .is_empty()
             {
                 continue;
             }
-            match value {
-                Expr::Container(items) if items.is_empty() => {}
-                Expr::Call(callee, _) => {
-                    let targets = self
-                        .analysis
-                        .evaluator
-                        .call_targets(self.file, self.scope, callee);
-                    let is_deps = !targets.is_empty()
-                        && targets.iter().all(|t| matches!(t, Target::Func { func, .. } if dep_functions.contains(func)));
-                    if !is_deps {
-                        return Err(format!(
-                            "`{list}` is assigned `{}`, not the cold deps the deps code deployed",
-                            value.show()
-                        ));
-                    }
-                    from_deps = true;
-                }
-                other => {
-                    return Err(format!(
-                        "`{list}` is assigned `{}`, not the cold deps the deps code deployed",
-                        other.show()
-                    ));
-                }
-            }
+            let values = self.meaning.eval(&frame, &Expr::Name(name.to_string()));
+            said.push(format!("`{name}` is {}", show_set(&values)));
         }
-        if from_deps {
-            Ok(())
+        if said.is_empty() {
+            String::new()
         } else {
-            Err(format!("`{list}` never holds what the deps code returns"))
-        }
-    }
-
-    /// Ranges of the `except` handlers in the entry that fail the run unconditionally.
-    fn failing_handler_ranges(&self) -> Vec<TextRange> {
-        let status = self
-            .analysis
-            .policy
-            .guard
-            .as_ref()
-            .map_or("", |g| g.status.as_str());
-        let mut ranges = Vec::new();
-        let flow = &self.analysis.project.scope(self.file, self.scope).flow;
-        let mut stack: Vec<&Block> = vec![flow];
-        while let Some(block) = stack.pop() {
-            for step in block {
-                if let Step::Try { handlers, .. } = step {
-                    let failing = handlers.iter().filter(|h| self.fails_status(h, status));
-                    ranges.extend(failing.filter_map(block_range));
-                }
-                stack.extend(step.blocks());
-            }
-        }
-        ranges
-    }
-
-    /// The actual count must come from the file the counter appends to.
-    fn check_count_source(
-        &self,
-        actual: &str,
-        count_env: Option<&str>,
-        problems: &mut Vec<Problem>,
-    ) {
-        let bindings = self.bindings(actual);
-        if bindings.is_empty() {
-            problems.push(self.problem(format!(
-                "`{actual}` is never assigned: nothing reads the deploy count"
-            )));
-            return;
-        }
-        let mut read = false;
-        for value in bindings {
-            match value {
-                // A sentinel such as -1 ("file missing") can never match the expected count.
-                Expr::Int(i) if *i < 0 => {}
-                Expr::Call(..) if count_env.is_none_or(|env| self.mentions(value, env, 8)) => {
-                    read = true
-                }
-                other => problems.push(self.problem(format!(
-                    "`{actual} = {}` does not read the file the deploy counter writes{}",
-                    other.show(),
-                    count_env.map(|e| format!(" (${e})")).unwrap_or_default()
-                ))),
-            }
-        }
-        if !read {
-            problems.push(self.problem(format!(
-                "`{actual}` is never read from the deploy counter's file"
-            )));
-        }
-    }
-
-    /// Whether an expression (following the entry's own names and the callee's body) refers
-    /// to the string `needle`.
-    fn mentions(&self, expr: &Expr, needle: &str, depth: usize) -> bool {
-        if depth == 0 {
-            return false;
-        }
-        match expr {
-            Expr::Str(s) => s == needle,
-            Expr::Name(name) => {
-                let module = self.analysis.project.scope(self.file, 0);
-                let module_values = module
-                    .bindings
-                    .iter()
-                    .filter(|b| &b.name == name)
-                    .map(|b| &b.value);
-                self.bindings(name)
-                    .into_iter()
-                    .chain(module_values)
-                    .any(|v| self.mentions(v, needle, depth - 1))
-            }
-            Expr::Call(callee, args) => {
-                args.iter().any(|a| self.mentions(a, needle, depth - 1))
-                    || self.mentions(callee, needle, depth - 1)
-                    || {
-                        // The reader itself may look the variable up.
-                        let values = self.analysis.evaluator.eval(self.file, self.scope, callee);
-                        values.iter().any(|v| match v {
-                            Val::Func(f) => {
-                                let scope = self.analysis.project.func_scope(*f);
-                                scope.calls.iter().any(|c| {
-                                    c.args
-                                        .iter()
-                                        .any(|a| matches!(a, Expr::Str(s) if s == needle))
-                                })
-                            }
-                            _ => false,
-                        })
-                    }
-            }
-            Expr::Attr(object, _)
-            | Expr::Element(object)
-            | Expr::Not(object)
-            | Expr::Keyword(_, object) => self.mentions(object, needle, depth - 1),
-            Expr::BinOp(_, a, b) | Expr::Compare(_, a, b) => {
-                self.mentions(a, needle, depth - 1) || self.mentions(b, needle, depth - 1)
-            }
-            Expr::Container(items) | Expr::Union(items) => {
-                items.iter().any(|i| self.mentions(i, needle, depth - 1))
-            }
-            _ => false,
-        }
-    }
-
-    /// The guard moved into a helper: `status = helper(actual, expected) [or status]`, where
-    /// the helper compares its two parameters and returns non-zero (or raises) on a mismatch.
-    /// Returns the binding's range and what is wrong with the helper.
-    fn guard_helper(
-        &self,
-        flow: &Block,
-        policy: &crate::policy::GuardPolicy,
-    ) -> Option<(TextRange, Vec<Problem>)> {
-        let mut binds = Vec::new();
-        collect_after(flow, 0, &mut binds);
-        for step in binds {
-            let Step::Bind { name, value, range } = step else {
-                continue;
-            };
-            if name != &policy.status {
-                continue;
-            }
-            for (callee, args) in calls_in(value) {
-                let position = |wanted: &str| {
-                    args.iter()
-                        .position(|a| matches!(a, Expr::Name(n) if n == wanted))
-                };
-                let (Some(actual_at), Some(expected_at)) =
-                    (position(&policy.actual), position(&policy.expected))
-                else {
-                    continue;
-                };
-                let targets = self
-                    .analysis
-                    .evaluator
-                    .call_targets(self.file, self.scope, callee);
-                let Some(Target::Func { func, .. }) =
-                    targets.iter().next().filter(|_| targets.len() == 1)
-                else {
-                    continue;
-                };
-                let helper_info = &self.analysis.project.funcs[*func];
-                let helper_scope = self.analysis.project.func_scope(*func);
-                let (Some(pa), Some(pe)) = (
-                    helper_scope.params.get(actual_at),
-                    helper_scope.params.get(expected_at),
-                ) else {
-                    continue;
-                };
-                let helper = Entry {
-                    analysis: self.analysis,
-                    file: helper_info.file,
-                    scope: helper_info.scope,
-                    site: Site {
-                        file: helper_info.file,
-                        range: helper_scope.name_range,
-                    },
-                };
-                let mut problems = Vec::new();
-                match find_comparison(&helper_scope.flow, &pa.name, &pe.name) {
-                    None => problems.push(helper.problem(format!(
-                        "`{}` never compares `{}` with `{}`: the deploy-count guard is missing",
-                        helper_info.qualname, pa.name, pe.name
-                    ))),
-                    Some(found) => {
-                        let site = Site {
-                            file: helper.file,
-                            range: found.range,
-                        };
-                        match helper.failure_branch(&found) {
-                            Err(message) => problems.push(Problem { site, message }),
-                            Ok(failure) if !helper.fails_by_return(failure) => problems.push(Problem {
-                                site,
-                                message: format!("on a mismatch `{}` neither returns a failing status nor raises", helper_info.qualname),
-                            }),
-                            Ok(_) => {}
-                        }
-                    }
-                }
-                return Some((*range, problems));
-            }
-        }
-        None
-    }
-
-    /// The branch that runs when the counts differ, or what is wrong with the comparison.
-    fn failure_branch<'f>(&self, found: &Comparison<'f>) -> Result<&'f Block, String> {
-        let failure = match (found.op.as_str(), found.negated) {
-            ("!=", false) | ("==", true) => found.branches.first(),
-            ("==", false) | ("!=", true) => {
-                if found.exhaustive {
-                    found.branches.get(1)
-                } else {
-                    None
-                }
-            }
-            (op, _) => {
-                return Err(format!(
-                    "the guard compares with `{op}`: a run whose deploy count differs from the expected one in the other direction passes; it must be an exact check (`!=`)"
-                ));
-            }
-        };
-        failure.ok_or_else(|| {
-            "the guard's mismatch branch is missing: nothing happens when the counts differ".into()
-        })
-    }
-
-    /// A helper's failure branch returns a non-zero status or raises, unconditionally.
-    fn fails_by_return(&self, block: &Block) -> bool {
-        block.iter().any(|step| match step {
-            Step::Return(_, Some(value)) => self.int_value(value).is_some_and(|v| v != 0),
-            Step::Raise(_) => true,
-            _ => false,
-        })
-    }
-
-    fn check_comparison(
-        &self,
-        found: Comparison,
-        flow: &Block,
-        policy: &crate::policy::GuardPolicy,
-        problems: &mut Vec<Problem>,
-    ) {
-        let site = Site {
-            file: self.file,
-            range: found.range,
-        };
-        let failure = match self.failure_branch(&found) {
-            Ok(failure) => failure,
-            Err(message) => {
-                problems.push(Problem { site, message });
-                return;
-            }
-        };
-        if !self.fails_status(failure, &policy.status) {
-            problems.push(Problem {
-                site,
-                message: format!(
-                    "on a mismatch the guard does not fail the run: it never sets `{}` to a failing status, raises or exits non-zero",
-                    policy.status
-                ),
-            });
-        }
-        self.check_status_kept(flow, found.range, &policy.status, problems);
-    }
-
-    /// The failure branch, unconditionally, sets the status to non-zero, raises or exits.
-    fn fails_status(&self, block: &Block, status: &str) -> bool {
-        let calls = &self.analysis.project.scope(self.file, self.scope).calls;
-        block.iter().any(|step| match step {
-            Step::Bind { name, value, .. } if name == status => {
-                self.int_value(value).is_some_and(|v| v != 0)
-            }
-            Step::Raise(_) => true,
-            Step::Call(i) => {
-                let call = &calls[*i];
-                let exits = self
-                    .analysis
-                    .evaluator
-                    .call_targets(self.file, self.scope, &call.callee)
-                    .iter()
-                    .any(
-                        |t| matches!(t, Target::External(n) if n == "sys.exit" || n == "os._exit"),
-                    );
-                exits
-                    && call
-                        .args
-                        .first()
-                        .and_then(|a| self.int_value(a))
-                        .is_some_and(|v| v != 0)
-            }
-            _ => false,
-        })
-    }
-
-    /// After the guard, the status is not reset to success and is what the entry returns.
-    fn check_status_kept(
-        &self,
-        flow: &Block,
-        guard: TextRange,
-        status: &str,
-        problems: &mut Vec<Problem>,
-    ) {
-        let mut later = Vec::new();
-        collect_after(flow, guard.end, &mut later);
-        for step in later {
-            match step {
-                Step::Bind { name, value, range }
-                    if name == status && self.int_value(value) == Some(0) =>
-                {
-                    problems.push(Problem {
-                        site: Site { file: self.file, range: *range },
-                        message: format!("`{status}` is reset to success after the guard, so a mismatch no longer fails the run"),
-                    });
-                }
-                Step::Return(range, value) => {
-                    let returns_status = matches!(value, Some(Expr::Name(n)) if n == status)
-                        || value
-                            .as_ref()
-                            .and_then(|v| self.int_value(v))
-                            .is_some_and(|v| v != 0);
-                    if !returns_status {
-                        problems.push(Problem {
-                            site: Site { file: self.file, range: *range },
-                            message: format!(
-                                "after the guard this returns `{}`, not `{status}`: a mismatch does not reach the exit status",
-                                value.as_ref().map_or_else(|| "None".into(), Expr::show)
-                            ),
-                        });
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-
-    /// The module must hand the entry's result to the process exit: `sys.exit(main())`.
-    fn check_exit_status(&self, entry: usize, problems: &mut Vec<Problem>) {
-        let module = self.analysis.project.scope(self.file, 0);
-        let entry_func = self.analysis.graph.node_func[entry];
-        let calls_entry = |expr: &Expr| -> bool {
-            matches!(expr, Expr::Call(callee, _) if self.analysis.evaluator.call_targets(self.file, 0, callee).iter().any(|t| matches!(t, Target::Func { func, .. } if *func == entry_func)))
-        };
-        let propagates = module.calls.iter().any(|call| {
-            let targets = self.analysis.evaluator.call_targets(self.file, 0, &call.callee);
-            let exits = targets.iter().any(|t| {
-                matches!(t, Target::External(n) if matches!(n.as_str(), "sys.exit" | "<builtin>.exit" | "<builtin>.SystemExit" | "<builtin>.quit"))
-            });
-            exits && call.args.first().is_some_and(calls_entry)
-        });
-        if !propagates {
-            problems.push(Problem {
-                site: self.site,
-                message: format!(
-                    "`{}`'s status never reaches the process exit (`sys.exit({}())` is missing), so a failed guard exits 0",
-                    self.analysis.name(entry),
-                    self.analysis.short_name(entry)
-                ),
-            });
-        }
-    }
-
-    fn problem(&self, message: String) -> Problem {
-        Problem {
-            site: self.site,
-            message,
+            format!(" ({})", said.join("; "))
         }
     }
 }
 
-/// The span of a block's simple-statement steps (binds and returns), for containment tests.
-fn block_range(block: &Block) -> Option<TextRange> {
-    let ranges: Vec<TextRange> = block
-        .iter()
-        .filter_map(|s| match s {
-            Step::Bind { range, .. } | Step::Return(range, _) | Step::Raise(range) => Some(*range),
-            _ => None,
-        })
-        .collect();
-    let start = ranges.iter().map(|r| r.start).min()?;
-    let end = ranges.iter().map(|r| r.end).max()?;
-    Some(TextRange { start, end })
-}
-
-fn substitute(expr: &Expr, given: &[(String, Expr)]) -> Expr {
-    let sub = |e: &Expr| Box::new(substitute(e, given));
+/// `status`, or `status or ...`: the expression passes the named status on.
+fn mentions_name(expr: &Expr, name: &str) -> bool {
     match expr {
-        Expr::Name(name) => given
-            .iter()
-            .find(|(n, _)| n == name)
-            .map_or_else(|| expr.clone(), |(_, v)| v.clone()),
-        Expr::Call(callee, args) => Expr::Call(
-            sub(callee),
-            args.iter().map(|a| substitute(a, given)).collect(),
-        ),
-        Expr::BinOp(op, a, b) => Expr::BinOp(op.clone(), sub(a), sub(b)),
-        Expr::Compare(op, a, b) => Expr::Compare(op.clone(), sub(a), sub(b)),
-        Expr::Attr(object, attr) => Expr::Attr(sub(object), attr.clone()),
-        Expr::Keyword(name, value) => Expr::Keyword(name.clone(), sub(value)),
-        Expr::Not(inner) => Expr::Not(sub(inner)),
-        other => other.clone(),
-    }
-}
-
-/// The calls inside an expression (`helper(a, b) or status`).
-fn calls_in(expr: &Expr) -> Vec<(&Expr, &[Expr])> {
-    let mut found = Vec::new();
-    let mut stack = vec![expr];
-    while let Some(expr) = stack.pop() {
-        match expr {
-            Expr::Call(callee, args) => {
-                found.push((callee.as_ref(), args.as_slice()));
-                stack.extend(args.iter());
-            }
-            Expr::Union(items) | Expr::Container(items) => stack.extend(items.iter()),
-            Expr::BinOp(_, a, b) | Expr::Compare(_, a, b) => {
-                stack.push(a);
-                stack.push(b);
-            }
-            Expr::Not(inner) | Expr::Keyword(_, inner) => stack.push(inner),
-            _ => {}
-        }
-    }
-    found
-}
-
-/// Steps that start after `offset`, at any depth.
-fn collect_after<'f>(block: &'f Block, offset: u32, out: &mut Vec<&'f Step>) {
-    for step in block {
-        let start = match step {
-            Step::Bind { range, .. } | Step::Return(range, _) => Some(range.start),
-            _ => None,
-        };
-        if start.is_some_and(|s| s >= offset) {
-            out.push(step);
-        }
-        for nested in step.blocks() {
-            collect_after(nested, offset, out);
-        }
+        Expr::Name(n) => n == name,
+        Expr::Union(items) => items.iter().any(|e| mentions_name(e, name)),
+        _ => false,
     }
 }

@@ -15,6 +15,7 @@ mod dg008;
 mod dg009;
 mod dg100;
 pub mod guard;
+pub mod meaning;
 pub mod must_precede;
 
 pub use analysis::{Analysis, DeploySite, SiteClass};

@@ -22,6 +22,10 @@ pub enum Expr {
     Subscript(Box<Expr>, Box<Expr>),
     /// A list/tuple/set/dict display or comprehension holding these values.
     Container(Vec<Expr>),
+    /// `[element for _ in over if filter]` (list, set, dict or generator): a container of
+    /// `element`, one per item of `over` that passes `filter`. `over` is `Opaque` when
+    /// there are several `for` clauses; `filter` is `Opaque` when there are several `if`s.
+    Comprehension(Box<Expr>, Box<Expr>, Option<Box<Expr>>),
     /// Any one of these: `a if c else b`, `a or b`.
     Union(Vec<Expr>),
     /// A `def` (before decorators are applied).
@@ -74,6 +78,13 @@ impl Expr {
             Expr::Container(items) => {
                 let items: Vec<String> = items.iter().map(Expr::show).collect();
                 format!("[{}]", items.join(", "))
+            }
+            Expr::Comprehension(element, over, filter) => {
+                let filter = filter
+                    .as_ref()
+                    .map(|f| format!(" if {}", f.show()))
+                    .unwrap_or_default();
+                format!("({} for ... in {}{filter})", element.show(), over.show())
             }
             Expr::Str(s) => format!("{s:?}"),
             Expr::Int(i) => i.to_string(),

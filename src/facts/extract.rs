@@ -801,11 +801,17 @@ impl<'s> Extractor<'s> {
             }
             "pattern_list" | "tuple_pattern" | "list_pattern" | "tuple" | "list"
             | "expression_list" => {
-                let element = Expr::Element(Box::new(value));
                 let mut walk = target.walk();
                 let parts: Vec<Node> = target.named_children(&mut walk).collect();
-                for part in parts {
-                    self.bind_target(scope, part, element.clone(), depth + 1);
+                // `a, b = f()`: each name holds one position, unless a `*rest` shifts them.
+                let positional = !parts.iter().any(|p| p.kind() == "list_splat_pattern");
+                for (i, part) in parts.into_iter().enumerate() {
+                    let element = if positional {
+                        Expr::Subscript(Box::new(value.clone()), Box::new(Expr::Int(i as i64)))
+                    } else {
+                        Expr::Element(Box::new(value.clone()))
+                    };
+                    self.bind_target(scope, part, element, depth + 1);
                 }
             }
             "list_splat_pattern" | "parenthesized_expression" | "as_pattern_target" => {
@@ -865,11 +871,13 @@ impl<'s> Extractor<'s> {
                 Expr::Container(values)
             }
             "list_comprehension" | "set_comprehension" | "generator_expression" => {
-                Expr::Container(field("body").map(sub).into_iter().collect())
+                let element = field("body").map_or(Expr::Opaque, sub);
+                self.comprehension_expr(node, element, depth)
             }
             "dictionary_comprehension" => {
                 let value = field("body").and_then(|pair| pair.child_by_field_name("value"));
-                Expr::Container(value.map(sub).into_iter().collect())
+                let element = value.map_or(Expr::Opaque, sub);
+                self.comprehension_expr(node, element, depth)
             }
             "list_splat" | "dictionary_splat" => match node.named_child(0) {
                 Some(inner) => Expr::Element(Box::new(sub(inner))),
@@ -906,6 +914,9 @@ impl<'s> Extractor<'s> {
                 Some(s) => Expr::Str(s),
                 None => Expr::Opaque,
             },
+            // Python's booleans are the integers 1 and 0.
+            "true" => Expr::Int(1),
+            "false" => Expr::Int(0),
             "integer" => self
                 .text(node)
                 .replace('_', "")
@@ -952,12 +963,43 @@ impl<'s> Extractor<'s> {
         }
     }
 
+    /// The iterable and filter of a comprehension whose element is `element`.
+    fn comprehension_expr(&self, node: Node<'s>, element: Expr, depth: usize) -> Expr {
+        let mut walk = node.walk();
+        let clauses: Vec<Node<'s>> = node.named_children(&mut walk).collect();
+        let fors: Vec<&Node<'s>> = clauses
+            .iter()
+            .filter(|c| c.kind() == "for_in_clause")
+            .collect();
+        let ifs: Vec<&Node<'s>> = clauses.iter().filter(|c| c.kind() == "if_clause").collect();
+        let over = match fors.as_slice() {
+            [one] => one
+                .child_by_field_name("right")
+                .map_or(Expr::Opaque, |r| self.expr_at(r, depth + 1)),
+            _ => Expr::Opaque,
+        };
+        let filter = match ifs.as_slice() {
+            [] => None,
+            [one] => Some(Box::new(
+                one.named_child(0)
+                    .map_or(Expr::Opaque, |c| self.expr_at(c, depth + 1)),
+            )),
+            _ => Some(Box::new(Expr::Opaque)),
+        };
+        Expr::Comprehension(Box::new(element), Box::new(over), filter)
+    }
+
     fn call_expr(&self, node: Node<'s>, depth: usize) -> Expr {
         let Some(function) = node.child_by_field_name("function").map(unsplat) else {
             return Expr::Opaque;
         };
         let mut args = Vec::new();
-        if let Some(arguments) = node.child_by_field_name("arguments") {
+        if let Some(arguments) = node.child_by_field_name("arguments")
+            && arguments.kind() == "generator_expression"
+        {
+            // `sum(1 for x in xs)`: the generator is the one argument.
+            args.push(self.expr_at(arguments, depth + 1));
+        } else if let Some(arguments) = node.child_by_field_name("arguments") {
             let mut walk = arguments.walk();
             for arg in arguments.named_children(&mut walk) {
                 match arg.kind() {

@@ -573,6 +573,11 @@ impl<'p> Evaluator<'p> {
                 .into_iter()
                 .flat_map(element_of)
                 .collect(),
+            Expr::Comprehension(element, ..) => self.eval(
+                file,
+                scope,
+                &Expr::Container(vec![element.as_ref().clone()]),
+            ),
             Expr::Container(items) => items
                 .iter()
                 .flat_map(|item| self.eval(file, scope, item))

@@ -1,0 +1,690 @@
+//! What a value in the harness can be, as far as the deploy budget and the DG4.1 guard care.
+//!
+//! A small abstract interpreter over the per-file facts: integers of the form
+//! `c + n × N_cold_deps`, the value of an environment variable, a file and its text, lines
+//! and line count, the cold-deps collection, and comparisons between them. Names are followed
+//! through every binding, helpers are entered with their arguments, and anything else is
+//! `Unknown`: a question whose answer depends on an unknown value is not proven. Spelling is
+//! never a condition: `len(fh.read().splitlines())`, `sum(1 for _ in open(p))` and a helper in
+//! another module that returns either are the same `LineCount(Env(K))`.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::rc::Rc;
+
+use super::Analysis;
+use crate::facts::{Expr, ScopeIdx, ScopeKind, Step, TextRange};
+use crate::project::{FileIdx, FuncId, Target, Val};
+
+/// More values than this for one expression are folded into `Unknown`.
+const MAX_VALUES: usize = 12;
+/// Helpers entered one inside the other.
+const MAX_CALL_DEPTH: usize = 8;
+/// Expressions evaluated for one question, however they nest: a bound on the work.
+const FUEL: u32 = 200_000;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Abs {
+    /// `c + n × N_cold_deps`; a plain integer has `n == 0`.
+    Num(i64, i64),
+    Str(String),
+    /// The value of `os.environ[K]` (a path, for the counter's file).
+    Env(String),
+    /// A path object or open handle on the file whose path is the inner value.
+    File(Box<Abs>),
+    /// The text of that file.
+    Text(Box<Abs>),
+    /// Its lines, as a list or an iterator.
+    Lines(Box<Abs>),
+    /// The number of its lines.
+    LineCount(Box<Abs>),
+    /// A collection with exactly one element per cold dep deployed.
+    Cold,
+    /// An empty list, tuple or dict.
+    Empty,
+    /// A tuple (or list display) with these items, each a single value or `Unknown`.
+    Tuple(Vec<Abs>),
+    /// `a op b`, each side the values it may have.
+    Cmp(String, Vec<Abs>, Vec<Abs>),
+    Not(Box<Abs>),
+    Unknown,
+}
+
+impl Abs {
+    fn int(i: i64) -> Abs {
+        Abs::Num(i, 0)
+    }
+
+    /// A path-like value's file: `Path(p)`, `open(p)` and `str(p)` name the same file.
+    fn path(&self) -> Option<Abs> {
+        match self {
+            Abs::Env(_) | Abs::Str(_) => Some(self.clone()),
+            Abs::File(inner) => Some(inner.as_ref().clone()),
+            _ => None,
+        }
+    }
+
+    /// The deploy count read from the file named by `$env`.
+    pub fn is_count_of(&self, env: &str) -> bool {
+        matches!(self, Abs::LineCount(path) if matches!(path.as_ref(), Abs::Env(k) if k == env))
+    }
+}
+
+impl fmt::Display for Abs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Abs::Num(c, 0) => write!(f, "the constant {c}"),
+            Abs::Num(c, n) => write!(f, "{}", formula(*c, *n)),
+            Abs::Str(s) => write!(f, "the string {s:?}"),
+            Abs::Env(k) => write!(f, "${k}"),
+            Abs::File(p) => write!(f, "the file {p}"),
+            Abs::Text(p) => write!(f, "the text of {p}"),
+            Abs::Lines(p) => write!(f, "the lines of {p}"),
+            Abs::LineCount(p) => match p.as_ref() {
+                Abs::Env(k) => write!(f, "the number of lines of ${k}"),
+                other => write!(f, "the number of lines of {other}"),
+            },
+            Abs::Cold => write!(f, "the cold deps deployed"),
+            Abs::Empty => write!(f, "an empty collection"),
+            Abs::Tuple(items) => write!(f, "a tuple of {}", items.len()),
+            Abs::Cmp(op, a, b) => write!(f, "({} {op} {})", show_set(a), show_set(b)),
+            Abs::Not(inner) => write!(f, "not {inner}"),
+            Abs::Unknown => write!(f, "a value deployguard cannot follow"),
+        }
+    }
+}
+
+/// `1 + N_cold_deps`, as the budget prints it.
+pub fn formula(c: i64, n: i64) -> String {
+    match (c, n) {
+        (c, 0) => c.to_string(),
+        (0, 1) => "N_cold_deps".into(),
+        (0, n) => format!("{n} × N_cold_deps"),
+        (c, 1) => format!("{c} + N_cold_deps"),
+        (c, n) => format!("{c} + {n} × N_cold_deps"),
+    }
+}
+
+pub fn show_set(values: &[Abs]) -> String {
+    match values {
+        [] => "nothing".into(),
+        [one] => one.to_string(),
+        many => {
+            let shown: Vec<String> = many.iter().map(Abs::to_string).collect();
+            format!("one of {{{}}}", shown.join(", "))
+        }
+    }
+}
+
+/// Where an expression is evaluated: a scope, and what its parameters were given.
+#[derive(Clone)]
+pub struct Frame {
+    pub file: FileIdx,
+    pub scope: ScopeIdx,
+    pub args: Option<Rc<HashMap<String, Vec<Abs>>>>,
+    pub depth: usize,
+}
+
+impl Frame {
+    pub fn new(file: FileIdx, scope: ScopeIdx) -> Frame {
+        Frame {
+            file,
+            scope,
+            args: None,
+            depth: 0,
+        }
+    }
+}
+
+pub struct Meaning<'a, 'p> {
+    analysis: &'a Analysis<'p>,
+    /// Functions whose result is the collection of cold deps deployed (the deps code, as the
+    /// budget proves it), and the names they return it under.
+    cold_sources: HashMap<FuncId, Option<String>>,
+    active: RefCell<BTreeSet<(FileIdx, ScopeIdx, String, usize)>>,
+    fuel: Cell<u32>,
+}
+
+impl<'a, 'p> Meaning<'a, 'p> {
+    pub fn new(analysis: &'a Analysis<'p>, cold_sources: HashMap<FuncId, Option<String>>) -> Self {
+        Meaning {
+            analysis,
+            cold_sources,
+            active: RefCell::new(BTreeSet::new()),
+            fuel: Cell::new(FUEL),
+        }
+    }
+
+    /// Whether the work budget ran out (answers given since are `Unknown`).
+    pub fn exhausted(&self) -> bool {
+        self.fuel.get() == 0
+    }
+
+    pub fn eval(&self, frame: &Frame, expr: &Expr) -> Vec<Abs> {
+        let left = self.fuel.get();
+        if left == 0 {
+            return vec![Abs::Unknown];
+        }
+        self.fuel.set(left - 1);
+        let mut values = self.eval_inner(frame, expr);
+        values.sort();
+        values.dedup();
+        if values.len() > MAX_VALUES || values.is_empty() {
+            return vec![Abs::Unknown];
+        }
+        values
+    }
+
+    fn eval_inner(&self, frame: &Frame, expr: &Expr) -> Vec<Abs> {
+        match expr {
+            Expr::Int(i) => vec![Abs::int(*i)],
+            Expr::Str(s) => vec![Abs::Str(s.clone())],
+            Expr::Name(name) => self.name(frame, name),
+            Expr::BinOp(op, a, b) => {
+                let (a, b) = (self.eval(frame, a), self.eval(frame, b));
+                pairs(&a, &b, |x, y| arithmetic(op, x, y))
+            }
+            Expr::Compare(op, a, b) => {
+                vec![Abs::Cmp(
+                    op.clone(),
+                    self.eval(frame, a),
+                    self.eval(frame, b),
+                )]
+            }
+            Expr::Not(inner) => self
+                .eval(frame, inner)
+                .into_iter()
+                .map(|v| match v {
+                    Abs::Not(inner) => *inner,
+                    v => Abs::Not(Box::new(v)),
+                })
+                .collect(),
+            Expr::Union(items) => items.iter().flat_map(|i| self.eval(frame, i)).collect(),
+            Expr::Subscript(object, key) if self.is_environ(frame, object) => self
+                .eval(frame, key)
+                .into_iter()
+                .map(|k| match k {
+                    Abs::Str(k) => Abs::Env(k),
+                    _ => Abs::Unknown,
+                })
+                .collect(),
+            Expr::Container(items) if items.is_empty() => vec![Abs::Empty],
+            Expr::Container(items) if items.len() <= MAX_VALUES => vec![Abs::Tuple(
+                items
+                    .iter()
+                    .map(|i| match self.eval(frame, i).as_slice() {
+                        [one] => one.clone(),
+                        _ => Abs::Unknown,
+                    })
+                    .collect(),
+            )],
+            Expr::Subscript(object, key) if matches!(key.as_ref(), Expr::Int(_)) => {
+                let Expr::Int(index) = key.as_ref() else {
+                    unreachable!()
+                };
+                self.eval(frame, object)
+                    .into_iter()
+                    .map(|v| match v {
+                        Abs::Tuple(items) if *index >= 0 => {
+                            items.get(*index as usize).cloned().unwrap_or(Abs::Unknown)
+                        }
+                        _ => Abs::Unknown,
+                    })
+                    .collect()
+            }
+            Expr::Call(callee, args) => self.call(frame, callee, args),
+            Expr::Comprehension(_, over, filter) => {
+                // A list built from the cold deps, one element each, is as long as they are.
+                let over = self.eval(frame, over);
+                if filter.is_none() && over == [Abs::Cold] {
+                    vec![Abs::Cold]
+                } else {
+                    vec![Abs::Unknown]
+                }
+            }
+            _ => vec![Abs::Unknown],
+        }
+    }
+
+    fn is_environ(&self, frame: &Frame, object: &Expr) -> bool {
+        let values = self
+            .analysis
+            .evaluator
+            .eval(frame.file, frame.scope, object);
+        !values.is_empty()
+            && values
+                .iter()
+                .all(|v| matches!(v, Val::External(n) if n == "os.environ"))
+    }
+
+    /// Every value a name can hold where `frame` reads it.
+    fn name(&self, frame: &Frame, name: &str) -> Vec<Abs> {
+        if let Some(given) = frame.args.as_ref().and_then(|a| a.get(name)) {
+            return given.clone();
+        }
+        let project = self.analysis.project;
+        let mut scope = frame.scope;
+        loop {
+            let facts = project.scope(frame.file, scope);
+            let is_param = facts.params.iter().any(|p| p.name == name);
+            let bound = !project.bindings_of(frame.file, scope, name).is_empty();
+            if is_param && !bound {
+                return vec![Abs::Unknown];
+            }
+            if bound {
+                let here = Frame {
+                    scope,
+                    args: if scope == frame.scope {
+                        frame.args.clone()
+                    } else {
+                        None
+                    },
+                    ..frame.clone()
+                };
+                if let Some(env) = self.stored_in_environ(&here, name) {
+                    return vec![Abs::Env(env)];
+                }
+                let key = (frame.file, scope, name.to_string(), frame.depth);
+                if !self.active.borrow_mut().insert(key.clone()) {
+                    // `n = n + 1`: a name that feeds itself can be anything.
+                    return vec![Abs::Unknown];
+                }
+                let failing = failing_handlers(&project.scope(frame.file, scope).flow);
+                let mut values: Vec<Abs> = project
+                    .bindings_of(frame.file, scope, name)
+                    .iter()
+                    .map(|&i| &project.scope(frame.file, scope).bindings[i])
+                    // A value set in an `except` that re-raises never reaches later code.
+                    .filter(|b| {
+                        !failing
+                            .iter()
+                            .any(|r| r.start <= b.range.start && b.range.end <= r.end)
+                    })
+                    .flat_map(|b| self.binding(&here, &b.value))
+                    .collect();
+                if is_param {
+                    values.push(Abs::Unknown);
+                }
+                // Before the deps code runs, the list of cold deps it deployed is empty, and so
+                // is the number of cold deploys.
+                if values.contains(&Abs::Cold) {
+                    values.retain(|v| *v != Abs::Empty);
+                }
+                if values.contains(&Abs::Num(0, 1)) {
+                    values.retain(|v| *v != Abs::int(0));
+                }
+                self.active.borrow_mut().remove(&key);
+                return values;
+            }
+            if facts.kind == ScopeKind::Module {
+                return vec![Abs::Unknown];
+            }
+            scope = match facts.parent {
+                Some(parent) => parent,
+                None => return vec![Abs::Unknown],
+            };
+            // Class bodies are not visible from their methods.
+            while project.scope(frame.file, scope).kind == ScopeKind::Class {
+                match project.scope(frame.file, scope).parent {
+                    Some(parent) => scope = parent,
+                    None => return vec![Abs::Unknown],
+                }
+            }
+        }
+    }
+
+    /// One binding's value: imports are followed to the module that defines the name.
+    fn binding(&self, frame: &Frame, value: &Expr) -> Vec<Abs> {
+        match value {
+            Expr::ImportFrom(module, imported) => {
+                let absolute = self.analysis.evaluator.absolute_module(frame.file, module);
+                match self.analysis.project.module_file(&absolute) {
+                    Some(file) if frame.depth < MAX_CALL_DEPTH => self.name(
+                        &Frame {
+                            file,
+                            scope: 0,
+                            args: None,
+                            depth: frame.depth + 1,
+                        },
+                        imported,
+                    ),
+                    _ => vec![Abs::Unknown],
+                }
+            }
+            value => self.eval(frame, value),
+        }
+    }
+
+    /// `os.environ[K] = str(name)` with `name` bound once here: the name holds the object
+    /// the environment variable was set to, so it names the same file.
+    fn stored_in_environ(&self, frame: &Frame, name: &str) -> Option<String> {
+        let project = self.analysis.project;
+        if project.bindings_of(frame.file, frame.scope, name).len() != 1 {
+            return None;
+        }
+        let flow = &project.scope(frame.file, frame.scope).flow;
+        let mut found = None;
+        walk_steps(flow, &mut |step| {
+            if let Step::Store { target, key, value } = step
+                && found.is_none()
+                && same_object(value, name)
+                && self.is_environ(frame, target)
+                && let [Abs::Str(k)] = self.eval(frame, key).as_slice()
+            {
+                found = Some(k.clone());
+            }
+        });
+        found
+    }
+
+    fn call(&self, frame: &Frame, callee: &Expr, args: &[Expr]) -> Vec<Abs> {
+        // Methods of the values this interpreter models (`text.splitlines()`).
+        if let Expr::Attr(object, method) = callee {
+            let receivers = self.eval(frame, object);
+            if receivers.iter().all(|r| !matches!(r, Abs::Unknown)) {
+                return receivers
+                    .iter()
+                    .map(|r| self.method(frame, r, method, args))
+                    .collect();
+            }
+        }
+        let targets = self
+            .analysis
+            .evaluator
+            .call_targets(frame.file, frame.scope, callee);
+        if targets.is_empty() {
+            return vec![Abs::Unknown];
+        }
+        let mut values = Vec::new();
+        for target in &targets {
+            match target {
+                Target::External(name) => values.extend(self.library(frame, name, args)),
+                Target::Func {
+                    func,
+                    offset,
+                    instantiates: false,
+                } => values.extend(self.enter(frame, *func, *offset, args)),
+                _ => values.push(Abs::Unknown),
+            }
+        }
+        values
+    }
+
+    /// A call of a project function: its returned values, given these arguments.
+    fn enter(&self, frame: &Frame, func: FuncId, offset: usize, args: &[Expr]) -> Vec<Abs> {
+        if frame.depth >= MAX_CALL_DEPTH {
+            return vec![Abs::Unknown];
+        }
+        let info = &self.analysis.project.funcs[func];
+        let facts = self.analysis.project.func_scope(func);
+        let Some(mut given) = self.bind_arguments(frame, func, offset, args) else {
+            return vec![Abs::Unknown];
+        };
+        // The deps code's record of the cold deps it deployed: a list of them, or their count.
+        if let Some(None) = self.cold_sources.get(&func) {
+            return vec![Abs::Cold];
+        }
+        if let Some(Some(counter)) = self.cold_sources.get(&func) {
+            let counts = self
+                .analysis
+                .project
+                .bindings_of(info.file, info.scope, counter)
+                .iter()
+                .any(|&i| facts.bindings[i].value == Expr::Int(0));
+            let record = if counts { Abs::Num(0, 1) } else { Abs::Cold };
+            given.insert(counter.clone(), vec![record]);
+        }
+        let inner = Frame {
+            file: info.file,
+            scope: info.scope,
+            args: Some(Rc::new(given)),
+            depth: frame.depth + 1,
+        };
+        if facts.returns.is_empty() {
+            return vec![Abs::Unknown];
+        }
+        facts
+            .returns
+            .iter()
+            .flat_map(|r| self.eval(&inner, r))
+            .collect()
+    }
+
+    /// The abstract value of each parameter of `func` for this call; `None` when the call
+    /// spreads arguments (`*args`) so positions are unknown.
+    pub fn bind_arguments(
+        &self,
+        frame: &Frame,
+        func: FuncId,
+        offset: usize,
+        args: &[Expr],
+    ) -> Option<HashMap<String, Vec<Abs>>> {
+        let facts = self.analysis.project.func_scope(func);
+        let info = &self.analysis.project.funcs[func];
+        let mut given: HashMap<String, Vec<Abs>> = HashMap::new();
+        let mut position = offset;
+        for arg in args {
+            match arg {
+                Expr::Keyword(name, value) => {
+                    given.insert(name.clone(), self.eval(frame, value));
+                }
+                Expr::Element(_) => return None,
+                value => {
+                    let param = facts.params.get(position)?;
+                    given.insert(param.name.clone(), self.eval(frame, value));
+                    position += 1;
+                }
+            }
+        }
+        let parent = Frame {
+            file: info.file,
+            scope: facts.parent.unwrap_or(0),
+            args: None,
+            depth: frame.depth + 1,
+        };
+        for (i, param) in facts.params.iter().enumerate() {
+            if i < offset || given.contains_key(&param.name) {
+                continue;
+            }
+            let value = match &param.default {
+                Some(default) => self.eval(&parent, default),
+                None => vec![Abs::Unknown],
+            };
+            given.insert(param.name.clone(), value);
+        }
+        Some(given)
+    }
+
+    /// What the standard library returns, for the few functions the count and budget use.
+    fn library(&self, frame: &Frame, name: &str, args: &[Expr]) -> Vec<Abs> {
+        let name = name.strip_prefix("<builtin>.").unwrap_or(name);
+        let first = || match args.first() {
+            Some(Expr::Keyword(..)) | None => vec![Abs::Unknown],
+            Some(arg) => self.eval(frame, arg),
+        };
+        let keep_path = |values: Vec<Abs>, wrap: fn(Abs) -> Abs| -> Vec<Abs> {
+            values
+                .into_iter()
+                .map(|v| v.path().map_or(Abs::Unknown, wrap))
+                .collect()
+        };
+        match name {
+            "os.environ.get" | "os.getenv" | "os.environ.__getitem__" => {
+                let mut values: Vec<Abs> = first()
+                    .into_iter()
+                    .map(|k| match k {
+                        Abs::Str(k) => Abs::Env(k),
+                        _ => Abs::Unknown,
+                    })
+                    .collect();
+                // When the variable is unset the default is what is read.
+                match args.get(1) {
+                    Some(Expr::Keyword(..)) | None => values.push(Abs::Unknown),
+                    Some(default) => values.extend(self.eval(frame, default)),
+                }
+                values
+            }
+            "str" | "os.fspath" | "os.path.abspath" | "os.path.realpath" | "os.path.normpath"
+            | "os.path.expanduser" => keep_path(first(), |p| p),
+            "pathlib.Path" | "pathlib.PurePath" | "pathlib.PosixPath" | "open" | "io.open"
+            | "codecs.open" => keep_path(first(), |p| Abs::File(Box::new(p))),
+            "len" => first()
+                .into_iter()
+                .map(|v| match v {
+                    Abs::Lines(p) => Abs::LineCount(p),
+                    Abs::Cold => Abs::Num(0, 1),
+                    Abs::Empty => Abs::int(0),
+                    Abs::Str(s) => Abs::int(s.chars().count() as i64),
+                    _ => Abs::Unknown,
+                })
+                .collect(),
+            "list" | "tuple" => first()
+                .into_iter()
+                .map(|v| match v {
+                    Abs::Lines(p) | Abs::File(p) => Abs::Lines(p),
+                    Abs::Cold => Abs::Cold,
+                    _ => Abs::Unknown,
+                })
+                .collect(),
+            "int" => first()
+                .into_iter()
+                .map(|v| match v {
+                    Abs::Num(..) | Abs::LineCount(_) => v,
+                    _ => Abs::Unknown,
+                })
+                .collect(),
+            "sum" => match args {
+                [Expr::Comprehension(element, over, filter)] => {
+                    self.count_of(frame, element, over, filter.as_deref())
+                }
+                _ => vec![Abs::Unknown],
+            },
+            _ => vec![Abs::Unknown],
+        }
+    }
+
+    /// `sum(1 for x in over if filter)`: how many items of `over` pass the filter.
+    fn count_of(
+        &self,
+        frame: &Frame,
+        element: &Expr,
+        over: &Expr,
+        filter: Option<&Expr>,
+    ) -> Vec<Abs> {
+        if self.eval(frame, element) != [Abs::int(1)] {
+            return vec![Abs::Unknown];
+        }
+        self.eval(frame, over)
+            .into_iter()
+            .map(|items| match (items, filter) {
+                (Abs::Cold, None) => Abs::Num(0, 1),
+                // The counter writes one non-empty line per deploy: skipping blank lines
+                // (`if line.strip()`, `if line`) counts the same lines.
+                (Abs::Lines(p) | Abs::File(p), filter)
+                    if filter.is_none_or(keeps_non_empty_lines) =>
+                {
+                    Abs::LineCount(p)
+                }
+                _ => Abs::Unknown,
+            })
+            .collect()
+    }
+
+    fn method(&self, frame: &Frame, receiver: &Abs, method: &str, args: &[Expr]) -> Abs {
+        let path = || receiver.path().map(Box::new);
+        match (receiver, method) {
+            (Abs::File(p), "read_text" | "read" | "read_bytes") => Abs::Text(p.clone()),
+            (Abs::File(p), "readlines") => Abs::Lines(p.clone()),
+            (Abs::File(_) | Abs::Env(_), "__enter__" | "resolve" | "absolute" | "expanduser") => {
+                receiver.clone()
+            }
+            (Abs::File(_) | Abs::Env(_) | Abs::Str(_), "open") => {
+                path().map_or(Abs::Unknown, Abs::File)
+            }
+            (Abs::Text(p), "splitlines") if args.is_empty() => Abs::Lines(p.clone()),
+            (Abs::Text(p), "strip" | "rstrip") if args.is_empty() => Abs::Text(p.clone()),
+            (Abs::Text(p), "count") if matches!(args, [a] if self.eval(frame, a) == [Abs::Str("\n".into())]) => {
+                Abs::LineCount(p.clone())
+            }
+            (Abs::Cold, "copy") => Abs::Cold,
+            _ => Abs::Unknown,
+        }
+    }
+}
+
+/// `x.strip()`, `x.rstrip()` or `x` as a filter over lines: drops only blank lines.
+fn keeps_non_empty_lines(filter: &Expr) -> bool {
+    match filter {
+        Expr::Name(_) => true,
+        Expr::Call(callee, args) if args.is_empty() => {
+            matches!(callee.as_ref(), Expr::Attr(object, m) if matches!(m.as_str(), "strip" | "rstrip") && matches!(object.as_ref(), Expr::Name(_)))
+        }
+        _ => false,
+    }
+}
+
+/// `name`, `str(name)`, `os.fspath(name)` or `Path(name)`: the same file as `name`.
+fn same_object(value: &Expr, name: &str) -> bool {
+    match value {
+        Expr::Name(n) => n == name,
+        Expr::Call(callee, args) if args.len() == 1 => {
+            matches!(callee.final_name(), Some("str" | "fspath" | "Path"))
+                && same_object(&args[0], name)
+        }
+        _ => false,
+    }
+}
+
+fn arithmetic(op: &str, a: &Abs, b: &Abs) -> Abs {
+    match (op, a, b) {
+        ("+", Abs::Num(c1, n1), Abs::Num(c2, n2)) => Abs::Num(c1 + c2, n1 + n2),
+        ("-", Abs::Num(c1, n1), Abs::Num(c2, n2)) => Abs::Num(c1 - c2, n1 - n2),
+        ("*", Abs::Num(c, 0), Abs::Num(k, n)) | ("*", Abs::Num(k, n), Abs::Num(c, 0)) => {
+            Abs::Num(c * k, c * n)
+        }
+        _ => Abs::Unknown,
+    }
+}
+
+fn pairs(a: &[Abs], b: &[Abs], f: impl Fn(&Abs, &Abs) -> Abs) -> Vec<Abs> {
+    if a.len() * b.len() > MAX_VALUES {
+        return vec![Abs::Unknown];
+    }
+    a.iter()
+        .flat_map(|x| b.iter().map(|y| f(x, y)).collect::<Vec<_>>())
+        .collect()
+}
+
+/// The `except` handlers that end by re-raising: what they bind is never seen after the `try`.
+fn failing_handlers(flow: &[Step]) -> Vec<TextRange> {
+    let mut ranges = Vec::new();
+    walk_steps(flow, &mut |step| {
+        if let Step::Try { handlers, .. } = step {
+            for handler in handlers {
+                if handler.iter().any(|s| matches!(s, Step::Raise(_))) {
+                    let binds = handler.iter().filter_map(|s| match s {
+                        Step::Bind { range, .. } => Some(*range),
+                        _ => None,
+                    });
+                    let (start, end) =
+                        binds.fold((u32::MAX, 0), |(a, b), r| (a.min(r.start), b.max(r.end)));
+                    if start < end {
+                        ranges.push(TextRange { start, end });
+                    }
+                }
+            }
+        }
+    });
+    ranges
+}
+
+/// Every step of a block, nested ones included, in order.
+pub fn walk_steps<'f>(block: &'f [Step], visit: &mut dyn FnMut(&'f Step)) {
+    for step in block {
+        visit(step);
+        for nested in step.blocks() {
+            walk_steps(nested, visit);
+        }
+    }
+}
