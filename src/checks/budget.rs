@@ -236,7 +236,7 @@ pub struct Budget<'a, 'p> {
     active: RefCell<HashSet<(usize, bool)>>,
     recursive: RefCell<HashSet<usize>>,
     /// The record of cold deps each proven cold-deps loop keeps, by deps function.
-    counters: RefCell<HashMap<usize, String>>,
+    counters: RefCell<HashMap<usize, Vec<String>>>,
 }
 
 impl<'a, 'p> Budget<'a, 'p> {
@@ -303,7 +303,7 @@ impl<'a, 'p> Budget<'a, 'p> {
     /// the first returned name stands for what the deps code says it deployed.
     /// `None` for a function that returns the record itself (`return [deploy(d) for d in
     /// cold]`, one element per deploy).
-    pub fn cold_sources(&self) -> HashMap<usize, Option<String>> {
+    pub fn cold_sources(&self) -> HashMap<usize, Option<Vec<String>>> {
         self.dep_functions
             .iter()
             .filter(|&&f| !self.of(f).is_zero())
@@ -315,8 +315,9 @@ impl<'a, 'p> Budget<'a, 'p> {
                     return Some((f, None));
                 }
                 let proven = self.counters.borrow().get(&f).cloned();
-                let counter = proven.or_else(|| self.returned_list(f)?.into_iter().next())?;
-                Some((f, Some(counter)))
+                let counters =
+                    proven.or_else(|| Some(vec![self.returned_list(f)?.into_iter().next()?]))?;
+                Some((f, Some(counters)))
             })
             .collect()
     }
@@ -390,7 +391,11 @@ impl<'a, 'p> Budget<'a, 'p> {
                 condition,
                 ..
             } => {
-                let warm = mode == Mode::Warm && self.is_warm_check(file, scope, condition_calls);
+                let warm = mode == Mode::Warm
+                    && (self.is_warm_check(file, scope, condition_calls)
+                        || condition
+                            .as_ref()
+                            .is_some_and(|c| self.holds_warm_check(file, scope, c)));
                 if warm {
                     // Only the branch where the dep is live-warm.
                     let negated = matches!(condition, Some(Expr::Not(_)));
@@ -411,11 +416,11 @@ impl<'a, 'p> Budget<'a, 'p> {
                 paths
             }
             Step::Loop {
+                over,
                 body,
                 orelse,
                 infinite,
                 range,
-                ..
             } => {
                 let site = Site {
                     file,
@@ -429,7 +434,18 @@ impl<'a, 'p> Budget<'a, 'p> {
                 } else if iteration.unbounded.is_some() {
                     iteration
                 } else {
-                    match self.cold_deps_loop(node, file, scope, body, &iteration, site) {
+                    let warm_excluded = over
+                        .as_ref()
+                        .is_some_and(|o| self.excludes_warm(file, scope, o));
+                    match self.cold_deps_loop(
+                        node,
+                        file,
+                        scope,
+                        body,
+                        &iteration,
+                        site,
+                        warm_excluded,
+                    ) {
                         Ok(per_dep) => per_dep,
                         Err(reason) => Cost::unbounded(site, reason),
                     }
@@ -621,6 +637,56 @@ impl<'a, 'p> Budget<'a, 'p> {
             })
     }
 
+    /// `warm` (or `not warm`) where every binding of `warm` here is a call of the live-warm
+    /// check: `warm = is_live_warm(dep); if warm: continue`.
+    fn holds_warm_check(&self, file: FileIdx, scope: ScopeIdx, condition: &Expr) -> bool {
+        let name = match condition {
+            Expr::Not(inner) => inner.as_ref(),
+            other => other,
+        };
+        let Expr::Name(name) = name else {
+            return false;
+        };
+        let project = self.analysis.project;
+        let bindings = project.bindings_of(file, scope, name);
+        !bindings.is_empty()
+            && bindings.iter().all(|&i| {
+                let value = &project.scope(file, scope).bindings[i].value;
+                self.is_warm_call(file, scope, value)
+            })
+    }
+
+    fn is_warm_call(&self, file: FileIdx, scope: ScopeIdx, expr: &Expr) -> bool {
+        let Expr::Call(callee, _) = expr else {
+            return false;
+        };
+        let targets = self.analysis.evaluator.call_targets(file, scope, callee);
+        !targets.is_empty()
+            && targets
+                .iter()
+                .all(|t| matches!(t, Target::Func { func, .. } if self.warm_checks.contains(func)))
+    }
+
+    /// A loop over `[d for d in deps if not is_live_warm(d)]` (directly or through a name
+    /// bound only to such lists) never sees a live-warm dep.
+    fn excludes_warm(&self, file: FileIdx, scope: ScopeIdx, over: &Expr) -> bool {
+        match over {
+            Expr::Comprehension(_, _, Some(filter)) => {
+                matches!(filter.as_ref(), Expr::Not(call) if self.is_warm_call(file, scope, call))
+            }
+            Expr::Name(name) => {
+                let project = self.analysis.project;
+                let bindings = project.bindings_of(file, scope, name);
+                !bindings.is_empty()
+                    && bindings.iter().all(|&i| {
+                        let value = &project.scope(file, scope).bindings[i].value;
+                        !matches!(value, Expr::Name(_)) && self.excludes_warm(file, scope, value)
+                    })
+            }
+            _ => false,
+        }
+    }
+
     fn is_warm_check(&self, file: FileIdx, scope: ScopeIdx, calls: &[usize]) -> bool {
         let project_calls = &self.analysis.project.scope(file, scope).calls;
         calls.iter().any(|&i| {
@@ -671,6 +737,7 @@ impl<'a, 'p> Budget<'a, 'p> {
         body: &Block,
         iteration: &Cost,
         site: Site,
+        warm_excluded: bool,
     ) -> Result<Cost, String> {
         let func = self.analysis.graph.node_func[node];
         if !self.dep_functions.contains(&func) {
@@ -692,9 +759,12 @@ impl<'a, 'p> Budget<'a, 'p> {
         for counter in &candidates {
             match self.counts_deploys(node, file, scope, body, counter) {
                 Ok(()) => {
-                    self.counters.borrow_mut().insert(func, counter.clone());
+                    let mut counters = self.counters.borrow_mut();
+                    let names = counters.entry(func).or_default();
+                    if !names.contains(counter) {
+                        names.push(counter.clone());
+                    }
                     found = true;
-                    break;
                 }
                 Err(e) => {
                     first_error.get_or_insert(e);
@@ -704,7 +774,7 @@ impl<'a, 'p> Budget<'a, 'p> {
         if !found {
             return Err(first_error.unwrap_or_default());
         }
-        if !self.warm_checks.is_empty() {
+        if !self.warm_checks.is_empty() && !warm_excluded {
             let warm = self.block(node, file, scope, body, Mode::Warm);
             let warm_cost = max(&warm.fall, &warm.jump).unwrap_or_else(Cost::zero);
             if !warm_cost.is_zero() {
@@ -759,7 +829,7 @@ impl<'a, 'p> Budget<'a, 'p> {
         }
         if growth_minus_deploys > 0 {
             return Err(format!(
-                "an iteration can record a dep in `{counter}` without deploying it, so N_cold_deps overcounts"
+                "an iteration can grow `{counter}` by more than it deploys, so N_cold_deps overcounts"
             ));
         }
         if self.count_growth(&facts.flow, file, scope, counter)

@@ -237,6 +237,7 @@ impl<'a> Reader<'a, '_> {
         let Abs::Cmp(op, a, b) = value else {
             return None;
         };
+        let (a, b) = unfold_difference(a, b);
         let counts = |side: &[Abs]| side.iter().any(|v| self.is_count(v));
         let colds = |side: &[Abs]| side.iter().any(|v| matches!(v, Abs::Num(_, n) if *n != 0));
         let (count, expected) = if counts(&a) || colds(&b) {
@@ -618,11 +619,334 @@ impl<'a> Reader<'a, '_> {
     }
 }
 
+/// `count - expected != 0` compares `count` with `expected`. A difference that can never be
+/// zero (`-1 - (1 + N_cold_deps)`, from a "file missing" sentinel) stands for that sentinel.
+fn unfold_difference(a: Vec<Abs>, b: Vec<Abs>) -> (Vec<Abs>, Vec<Abs>) {
+    let diffs = match (a.as_slice(), b.as_slice()) {
+        ([Abs::Num(0, 0)], _) => &b,
+        (_, [Abs::Num(0, 0)]) => &a,
+        _ => return (a, b),
+    };
+    let mut left = Vec::new();
+    let mut right = Vec::new();
+    for value in diffs {
+        match value {
+            Abs::Diff(x, y) => {
+                left.push(x.as_ref().clone());
+                right.push(y.as_ref().clone());
+            }
+            Abs::Num(c, n) if *c < 0 && *n <= 0 => left.push(Abs::Num(-1, 0)),
+            _ => return (a, b),
+        }
+    }
+    right.sort();
+    right.dedup();
+    left.sort();
+    left.dedup();
+    (left, right)
+}
+
 /// `status`, or `status or ...`: the expression passes the named status on.
 fn mentions_name(expr: &Expr, name: &str) -> bool {
     match expr {
         Expr::Name(n) => n == name,
         Expr::Union(items) => items.iter().any(|e| mentions_name(e, name)),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The guard questions on small harnesses: each main is one way of writing (or breaking)
+    //! the DG4.1 guard, judged with the embedded cc-ci policy.
+
+    use std::path::{Path, PathBuf};
+
+    use super::inspect;
+    use crate::checks::Analysis;
+    use crate::discover::SourceFile;
+    use crate::policy::{self, EMBEDDED_CC_CI};
+    use crate::project::{Project, ProjectFile};
+
+    const LIFECYCLE: &str = r#"
+import os
+COUNT_ENV = "CCCI_DEPLOY_COUNT_FILE"
+
+def _record_deploy(app):
+    path = os.environ.get(COUNT_ENV)
+    if not path:
+        return
+    with open(path, "a") as fh:
+        fh.write(app + "\n")
+
+def deploy_app(app):
+    _record_deploy(app)
+
+def chaos_redeploy(app):
+    pass
+
+def backup_app(app):
+    pass
+
+def restore_app(app):
+    pass
+"#;
+
+    const DEPS: &str = r#"
+from harness.lifecycle import deploy_app
+
+def is_live_warm(dep):
+    return dep.warm
+
+def deploy_declared_deps(declared):
+    deployed = []
+    for dep in declared:
+        if is_live_warm(dep):
+            continue
+        deploy_app(dep.name)
+        deployed.append(dep.name)
+    return deployed
+"#;
+
+    const GENERIC: &str = r#"
+from harness import lifecycle
+
+def perform_install(app): pass
+def perform_upgrade(app): lifecycle.chaos_redeploy(app)
+def perform_backup(app): lifecycle.backup_app(app)
+def perform_restore(app): lifecycle.restore_app(app)
+def perform_custom(app): pass
+"#;
+
+    /// A run_recipe_ci.py whose `main` reads the count with `count` and checks it with
+    /// `guard`, and whose module ends with `tail`.
+    fn entry(count: &str, guard: &str, tail: &str) -> String {
+        format!(
+            r#"
+import os
+import sys
+from harness.lifecycle import deploy_app
+from harness import deps, generic
+
+def main():
+    status = 0
+    os.environ["CCCI_DEPLOY_COUNT_FILE"] = "/tmp/count"
+    cold = deps.deploy_declared_deps([])
+    deploy_app("app")
+    generic.perform_backup("app")
+{count}
+    expected = 1 + len(cold)
+{guard}
+    return status
+
+{tail}
+"#
+        )
+    }
+
+    const GUARD: &str = "    if count != expected:\n        status = 1";
+    const EXIT: &str = "if __name__ == \"__main__\":\n    sys.exit(main())";
+    const READ: &str =
+        "    count = len(open(os.environ[\"CCCI_DEPLOY_COUNT_FILE\"]).read().splitlines())";
+
+    fn problems(entry_source: &str, extra: &[(&str, &str)]) -> Vec<String> {
+        let file = |module: &str, text: &str| {
+            let is_package = module == "harness";
+            let rel = match is_package {
+                true => "harness/__init__.py".to_string(),
+                false => format!("{}.py", module.replace('.', "/")),
+            };
+            ProjectFile::new(
+                SourceFile {
+                    path: PathBuf::from(&rel),
+                    rel,
+                    module: module.into(),
+                    is_package,
+                    guarded: true,
+                },
+                text.as_bytes().to_vec(),
+            )
+        };
+        let mut files = vec![
+            file("harness", ""),
+            file("harness.lifecycle", LIFECYCLE),
+            file("harness.deps", DEPS),
+            file("harness.generic", GENERIC),
+            file("run_recipe_ci", entry_source),
+        ];
+        files.extend(extra.iter().map(|(m, t)| file(m, t)));
+        let project = Project::index(files);
+        let policy = policy::from_toml(
+            EMBEDDED_CC_CI,
+            Path::new("cc_ci.toml"),
+            Path::new("."),
+            false,
+        )
+        .expect("the embedded policy parses");
+        let analysis = Analysis::new(&project, &policy);
+        let entry = analysis.entry[0];
+        let guard = inspect(&analysis, entry).expect("the policy has a guard");
+        guard.problems.into_iter().map(|p| p.message).collect()
+    }
+
+    fn holds(count: &str, guard: &str, tail: &str) {
+        let found = problems(&entry(count, guard, tail), &[]);
+        assert!(
+            found.is_empty(),
+            "expected the guard to hold with\n{count}\n{guard}\n{tail}\ngot {found:?}"
+        );
+    }
+
+    fn broken(count: &str, guard: &str, tail: &str, says: &str) {
+        let found = problems(&entry(count, guard, tail), &[]);
+        assert!(
+            found.iter().any(|m| m.contains(says)),
+            "expected a problem saying {says:?}, got {found:?}"
+        );
+    }
+
+    #[test]
+    fn the_plain_guard_holds() {
+        holds(READ, GUARD, EXIT);
+    }
+
+    #[test]
+    fn the_count_read_any_way_is_the_same_count() {
+        for count in [
+            "    with open(os.environ[\"CCCI_DEPLOY_COUNT_FILE\"]) as fh:\n        count = sum(1 for line in fh if line.strip())",
+            "    count = len(open(os.getenv(\"CCCI_DEPLOY_COUNT_FILE\")).readlines())",
+            "    path = os.environ[\"CCCI_DEPLOY_COUNT_FILE\"]\n    count = open(path).read().count(\"\\n\")",
+        ] {
+            holds(count, GUARD, EXIT);
+        }
+    }
+
+    #[test]
+    fn a_count_that_is_not_the_counter_file_is_refused() {
+        broken(
+            "    count = len(\"CCCI_DEPLOY_COUNT_FILE\")",
+            GUARD,
+            EXIT,
+            "the constant 22",
+        );
+        broken(
+            "    count = len(open(os.environ[\"OTHER_FILE\"]).readlines())",
+            GUARD,
+            EXIT,
+            "not the number of lines of $CCCI_DEPLOY_COUNT_FILE",
+        );
+        broken(
+            "    count = 1 + len(cold)",
+            GUARD,
+            EXIT,
+            "the deploy count it compares",
+        );
+    }
+
+    #[test]
+    fn the_comparison_may_be_spelled_many_ways() {
+        for guard in [
+            "    mismatch = count != expected\n    if mismatch:\n        status = 1",
+            "    if count != 1 + len(cold):\n        status = 1",
+            "    if not count == expected:\n        status = 1",
+            "    if count == expected:\n        pass\n    else:\n        status = 1",
+            "    if count != expected:\n        status = status or 1",
+            "    if count != expected:\n        raise SystemExit(1)",
+        ] {
+            holds(READ, guard, EXIT);
+        }
+    }
+
+    #[test]
+    fn a_loose_or_toothless_comparison_is_refused() {
+        broken(
+            READ,
+            "    if count > expected:\n        status = 1",
+            EXIT,
+            "compares with `>`",
+        );
+        broken(
+            READ,
+            "    if count != expected:\n        print(\"mismatch\")",
+            EXIT,
+            "does not fail the run",
+        );
+        broken(
+            READ,
+            "    if count == expected:\n        status = 1",
+            EXIT,
+            "mismatch branch is missing",
+        );
+        broken(
+            READ,
+            "    if count != expected:\n        status = 1\n    status = 0",
+            EXIT,
+            "can replace the failing status",
+        );
+    }
+
+    #[test]
+    fn the_expected_count_must_be_the_budget() {
+        let two = "    want = 2 + len(cold)\n    if count != want:\n        status = 1";
+        broken(READ, two, EXIT, "2 base deploy(s)");
+        let declared = "    if count != 1 + len([1, 2]):\n        status = 1";
+        broken(READ, declared, EXIT, "it expects");
+    }
+
+    #[test]
+    fn the_status_must_reach_the_process_exit() {
+        for tail in [
+            "if __name__ == \"__main__\":\n    rc = main()\n    sys.exit(rc)",
+            "if __name__ == \"__main__\":\n    raise SystemExit(main())",
+        ] {
+            holds(READ, GUARD, tail);
+        }
+        broken(
+            READ,
+            GUARD,
+            "if __name__ == \"__main__\":\n    main()",
+            "never reaches the process exit",
+        );
+        broken(
+            READ,
+            GUARD,
+            "if __name__ == \"__main__\":\n    rc = main()\n    sys.exit(0)",
+            "never reaches the process exit",
+        );
+    }
+
+    #[test]
+    fn the_guard_may_live_in_a_helper_in_another_module() {
+        let helper = r#"
+import os
+
+def read_count():
+    with open(os.environ["CCCI_DEPLOY_COUNT_FILE"]) as fh:
+        return len(fh.read().splitlines())
+
+def budget_ok(count, cold):
+    if count != 1 + cold:
+        return False
+    return True
+"#;
+        let source = entry(
+            "    from harness.budget import read_count, budget_ok\n    count = read_count()",
+            "    if not budget_ok(count, len(cold)):\n        status = 1",
+            EXIT,
+        );
+        let found = problems(&source, &[("harness.budget", helper)]);
+        assert!(found.is_empty(), "{found:?}");
+        let ignored = entry(
+            "    from harness.budget import read_count, budget_ok\n    count = read_count()",
+            "    budget_ok(count, len(cold))",
+            EXIT,
+        );
+        let found = problems(&ignored, &[("harness.budget", helper)]);
+        assert!(
+            found
+                .iter()
+                .any(|m| m.contains("never reaches the process exit")),
+            "{found:?}"
+        );
     }
 }

@@ -45,6 +45,8 @@ pub enum Abs {
     Empty,
     /// A tuple (or list display) with these items, each a single value or `Unknown`.
     Tuple(Vec<Abs>),
+    /// `a - b` of values that are not both numbers (`count - expected`).
+    Diff(Box<Abs>, Box<Abs>),
     /// `a op b`, each side the values it may have.
     Cmp(String, Vec<Abs>, Vec<Abs>),
     Not(Box<Abs>),
@@ -88,6 +90,7 @@ impl fmt::Display for Abs {
             Abs::Cold => write!(f, "the cold deps deployed"),
             Abs::Empty => write!(f, "an empty collection"),
             Abs::Tuple(items) => write!(f, "a tuple of {}", items.len()),
+            Abs::Diff(a, b) => write!(f, "({a} - {b})"),
             Abs::Cmp(op, a, b) => write!(f, "({} {op} {})", show_set(a), show_set(b)),
             Abs::Not(inner) => write!(f, "not {inner}"),
             Abs::Unknown => write!(f, "a value deployguard cannot follow"),
@@ -141,13 +144,16 @@ pub struct Meaning<'a, 'p> {
     analysis: &'a Analysis<'p>,
     /// Functions whose result is the collection of cold deps deployed (the deps code, as the
     /// budget proves it), and the names they return it under.
-    cold_sources: HashMap<FuncId, Option<String>>,
+    cold_sources: HashMap<FuncId, Option<Vec<String>>>,
     active: RefCell<BTreeSet<(FileIdx, ScopeIdx, String, usize)>>,
     fuel: Cell<u32>,
 }
 
 impl<'a, 'p> Meaning<'a, 'p> {
-    pub fn new(analysis: &'a Analysis<'p>, cold_sources: HashMap<FuncId, Option<String>>) -> Self {
+    pub fn new(
+        analysis: &'a Analysis<'p>,
+        cold_sources: HashMap<FuncId, Option<Vec<String>>>,
+    ) -> Self {
         Meaning {
             analysis,
             cold_sources,
@@ -235,13 +241,20 @@ impl<'a, 'p> Meaning<'a, 'p> {
             }
             Expr::Call(callee, args) => self.call(frame, callee, args),
             Expr::Comprehension(_, over, filter) => {
-                // A list built from the cold deps, one element each, is as long as they are.
-                let over = self.eval(frame, over);
-                if filter.is_none() && over == [Abs::Cold] {
-                    vec![Abs::Cold]
-                } else {
-                    vec![Abs::Unknown]
-                }
+                // One element per item: built from the cold deps it is as long as they are;
+                // from a file's lines, skipping only blank ones, it has one per counted line.
+                self.eval(frame, over)
+                    .into_iter()
+                    .map(|items| match (items, filter.as_deref()) {
+                        (Abs::Cold, None) => Abs::Cold,
+                        (Abs::Lines(p) | Abs::File(p), filter)
+                            if filter.is_none_or(keeps_non_empty_lines) =>
+                        {
+                            Abs::Lines(p)
+                        }
+                        _ => Abs::Unknown,
+                    })
+                    .collect()
             }
             _ => vec![Abs::Unknown],
         }
@@ -425,7 +438,7 @@ impl<'a, 'p> Meaning<'a, 'p> {
         if let Some(None) = self.cold_sources.get(&func) {
             return vec![Abs::Cold];
         }
-        if let Some(Some(counter)) = self.cold_sources.get(&func) {
+        for counter in self.cold_sources.get(&func).into_iter().flatten().flatten() {
             let counts = self
                 .analysis
                 .project
@@ -518,10 +531,12 @@ impl<'a, 'p> Meaning<'a, 'p> {
                         _ => Abs::Unknown,
                     })
                     .collect();
-                // When the variable is unset the default is what is read.
+                // When the variable is unset the default is what is read; without one it is
+                // `None`, which no file read or arithmetic accepts (it raises).
                 match args.get(1) {
-                    Some(Expr::Keyword(..)) | None => values.push(Abs::Unknown),
+                    Some(Expr::Keyword(..)) => values.push(Abs::Unknown),
                     Some(default) => values.extend(self.eval(frame, default)),
+                    None => {}
                 }
                 values
             }
@@ -555,8 +570,8 @@ impl<'a, 'p> Meaning<'a, 'p> {
                 })
                 .collect(),
             "sum" => match args {
-                [Expr::Comprehension(element, over, filter)] => {
-                    self.count_of(frame, element, over, filter.as_deref())
+                [comprehension @ Expr::Comprehension(element, ..)] => {
+                    self.count_of(frame, element, comprehension)
                 }
                 _ => vec![Abs::Unknown],
             },
@@ -565,27 +580,15 @@ impl<'a, 'p> Meaning<'a, 'p> {
     }
 
     /// `sum(1 for x in over if filter)`: how many items of `over` pass the filter.
-    fn count_of(
-        &self,
-        frame: &Frame,
-        element: &Expr,
-        over: &Expr,
-        filter: Option<&Expr>,
-    ) -> Vec<Abs> {
+    fn count_of(&self, frame: &Frame, element: &Expr, comprehension: &Expr) -> Vec<Abs> {
         if self.eval(frame, element) != [Abs::int(1)] {
             return vec![Abs::Unknown];
         }
-        self.eval(frame, over)
+        self.eval(frame, comprehension)
             .into_iter()
-            .map(|items| match (items, filter) {
-                (Abs::Cold, None) => Abs::Num(0, 1),
-                // The counter writes one non-empty line per deploy: skipping blank lines
-                // (`if line.strip()`, `if line`) counts the same lines.
-                (Abs::Lines(p) | Abs::File(p), filter)
-                    if filter.is_none_or(keeps_non_empty_lines) =>
-                {
-                    Abs::LineCount(p)
-                }
+            .map(|items| match items {
+                Abs::Cold => Abs::Num(0, 1),
+                Abs::Lines(p) => Abs::LineCount(p),
                 _ => Abs::Unknown,
             })
             .collect()
@@ -640,6 +643,7 @@ fn arithmetic(op: &str, a: &Abs, b: &Abs) -> Abs {
     match (op, a, b) {
         ("+", Abs::Num(c1, n1), Abs::Num(c2, n2)) => Abs::Num(c1 + c2, n1 + n2),
         ("-", Abs::Num(c1, n1), Abs::Num(c2, n2)) => Abs::Num(c1 - c2, n1 - n2),
+        ("-", a, b) => Abs::Diff(Box::new(a.clone()), Box::new(b.clone())),
         ("*", Abs::Num(c, 0), Abs::Num(k, n)) | ("*", Abs::Num(k, n), Abs::Num(c, 0)) => {
             Abs::Num(c * k, c * n)
         }

@@ -1047,10 +1047,15 @@ pub(super) fn string_literal(node: Node, source: &[u8]) -> Option<String> {
     };
     for part in parts {
         let mut walk = part.walk();
+        let mut raw = false;
         for child in part.named_children(&mut walk) {
             match child.kind() {
-                "string_content" => out.push_str(child.utf8_text(source).ok()?),
-                "string_start" | "string_end" => {}
+                "string_content" if raw => out.push_str(child.utf8_text(source).ok()?),
+                "string_content" => unescape(child.utf8_text(source).ok()?, &mut out),
+                "string_start" => {
+                    raw = child.utf8_text(source).ok()?.contains(['r', 'R']);
+                }
+                "string_end" => {}
                 _ => return None,
             }
         }
@@ -1058,7 +1063,28 @@ pub(super) fn string_literal(node: Node, source: &[u8]) -> Option<String> {
     Some(out)
 }
 
-/// tree-sitter reads `*f(x)` as a call of `*f`; Python calls `f` and unpacks the result.
+/// The common escapes of a (non-raw) string literal; any other is kept as written.
+fn unescape(text: &str, out: &mut String) {
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some(q @ ('\\' | '\'' | '"')) => out.push(q),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+}
+
 /// `+` for `x += v` when `x` is a plain name (the operator without its `=`).
 fn augmented_operator(kind: Capture, node: Node, left: Node, source: &[u8]) -> Option<String> {
     if kind != Capture::Augmented || left.kind() != "identifier" {
@@ -1071,6 +1097,7 @@ fn augmented_operator(kind: Capture, node: Node, left: Node, source: &[u8]) -> O
     Some(op.trim_end_matches('=').to_string())
 }
 
+/// tree-sitter reads `*f(x)` as a call of `*f`; Python calls `f` and unpacks the result.
 fn unsplat(function: Node) -> Node {
     match function.kind() {
         "list_splat" | "dictionary_splat" => function.named_child(0).unwrap_or(function),

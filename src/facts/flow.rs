@@ -57,6 +57,8 @@ pub enum Step {
     },
     /// `for`/`while`: the body runs zero or more times.
     Loop {
+        /// What a `for` loop iterates over (`None` for `while`).
+        over: Option<Expr>,
         body: Block,
         orelse: Block,
         infinite: bool,
@@ -204,9 +206,11 @@ impl<'s> FlowBuilder<'_, 's> {
             }
             "for_statement" => {
                 self.field_calls(steps, node, "right");
+                let over = node.child_by_field_name("right").map(|r| (self.expr)(r));
                 let body = self.field_block(node, "body", depth);
                 let orelse = self.else_block(node, depth);
                 steps.push(Step::Loop {
+                    over,
                     body,
                     orelse,
                     infinite: false,
@@ -224,6 +228,7 @@ impl<'s> FlowBuilder<'_, 's> {
                 body.extend(condition_calls);
                 let orelse = self.else_block(node, depth);
                 steps.push(Step::Loop {
+                    over: None,
                     body,
                     orelse,
                     infinite,
