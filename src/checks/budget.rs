@@ -437,15 +437,7 @@ impl<'a, 'p> Budget<'a, 'p> {
                     let warm_excluded = over
                         .as_ref()
                         .is_some_and(|o| self.excludes_warm(file, scope, o));
-                    match self.cold_deps_loop(
-                        node,
-                        file,
-                        scope,
-                        body,
-                        &iteration,
-                        site,
-                        warm_excluded,
-                    ) {
+                    match self.cold_deps_loop(node, scope, body, &iteration, site, warm_excluded) {
                         Ok(per_dep) => per_dep,
                         Err(reason) => Cost::unbounded(site, reason),
                     }
@@ -729,16 +721,17 @@ impl<'a, 'p> Budget<'a, 'p> {
     /// A `for` loop in a dep-site function that deploys exactly once per cold dep it
     /// records: every iteration appends to the returned list as often as it deploys, the
     /// list starts empty and grows nowhere else, and the live-warm branch deploys nothing.
+    /// `site` is the loop (and names its file).
     fn cold_deps_loop(
         &self,
         node: usize,
-        file: FileIdx,
         scope: ScopeIdx,
         body: &Block,
         iteration: &Cost,
         site: Site,
         warm_excluded: bool,
     ) -> Result<Cost, String> {
+        let file = site.file;
         let func = self.analysis.graph.node_func[node];
         if !self.dep_functions.contains(&func) {
             return Err("a deploy inside a loop that is not the loop over the cold deps (it runs any number of times)".into());
