@@ -159,7 +159,7 @@ pub fn check_report(
             reaches_sink: funcs.iter().any(|&f| {
                 analysis
                     .graph
-                    .shortest_path(&[f], &analysis.sinks)
+                    .shortest_path(&analysis.as_called(f), &analysis.sinks)
                     .is_some()
             }),
         })

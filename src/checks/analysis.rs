@@ -1,9 +1,9 @@
 //! The analyzed project as the checks see it: facts, policy, call graph, and the policy's
 //! names resolved to functions.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
-use crate::policy::{ExemptRule, Pattern, Policy, SiteKind};
+use crate::policy::{ExemptRule, Pattern, Policy, SiteKind, SiteRule};
 use crate::project::{CallGraph, Edge, EdgeKind, Evaluator, FileIdx, FuncId, Project, Site};
 
 use super::Hop;
@@ -115,6 +115,13 @@ impl<'p> Analysis<'p> {
 
     fn classify_sites(&mut self) {
         let live = self.graph.live(self.project);
+        let mut callers_of: HashMap<usize, Vec<usize>> = HashMap::new();
+        for edge in &self.graph.edges {
+            let guarded = self.project.files[edge.site.file].source.guarded;
+            if guarded && edge.kind != EdgeKind::Import {
+                callers_of.entry(edge.to).or_default().push(edge.from);
+            }
+        }
         let mut deploy_sites = Vec::new();
         let mut counter_sites = Vec::new();
         for (i, edge) in self.graph.edges.iter().enumerate() {
@@ -173,6 +180,7 @@ impl<'p> Analysis<'p> {
                 }
             }
         }
+        self.adopt_helper_sites(&mut deploy_sites, &callers_of);
         // One row per place: a direct call and a call through a wrapper at the same site
         // are the same deploy.
         for sites in [&mut deploy_sites, &mut counter_sites] {
@@ -181,6 +189,81 @@ impl<'p> Analysis<'p> {
         }
         self.deploy_sites = deploy_sites;
         self.counter_sites = counter_sites;
+    }
+
+    /// The base deploy may sit in a helper the entry calls (`main` -> `Run(cfg).execute()`
+    /// -> `Run._deploy_base`). When no deploy site lies in the functions a site rule names,
+    /// and exactly one unexpected site is reached only through them, that site is the one
+    /// the rule accounts for. A second such site, or one with a direct site beside it, stays
+    /// unexpected: the policy accounts for one place, not for whatever the entry calls.
+    fn adopt_helper_sites(
+        &self,
+        sites: &mut [DeploySite],
+        callers_of: &HashMap<usize, Vec<usize>>,
+    ) {
+        // A deploy that upgrade, backup or restore can reach is never the base (DG003).
+        let roots: Vec<usize> = self
+            .forbidden
+            .iter()
+            .flat_map(|(_, funcs)| funcs.iter().flat_map(|&f| self.as_called(f)))
+            .collect();
+        let forbidden_reach = self.graph.reachable(&roots);
+        for rule in &self.policy.sites {
+            let kind = SiteClass::from(rule.kind);
+            if sites.iter().any(|s| s.class == kind) {
+                continue;
+            }
+            let owned: BTreeSet<Site> = sites
+                .iter()
+                .filter(|s| s.class == SiteClass::Unexpected)
+                .filter(|s| !forbidden_reach.contains(&self.graph.edges[s.edge].from))
+                .filter(|s| self.only_called_from(self.graph.edges[s.edge].from, rule, callers_of))
+                .map(|s| self.graph.edges[s.edge].site)
+                .collect();
+            let [only] = owned.into_iter().collect::<Vec<_>>()[..] else {
+                continue;
+            };
+            for site in sites
+                .iter_mut()
+                .filter(|s| self.graph.edges[s.edge].site == only)
+            {
+                site.class = kind;
+            }
+        }
+    }
+
+    /// Whether every chain of calls in the guarded scope that reaches `node` starts in a
+    /// function the rule names: a helper only the entry calls deploys on the entry's behalf
+    /// (`main` -> `Run(cfg).execute()` -> `Run._deploy_base`). A chain from anywhere else, or
+    /// a function nothing calls, keeps the site unexpected.
+    fn only_called_from(
+        &self,
+        node: usize,
+        rule: &SiteRule,
+        callers_of: &HashMap<usize, Vec<usize>>,
+    ) -> bool {
+        const MAX_VISITED: usize = 10_000;
+        let named = |n: usize| {
+            let qualname = &self.project.funcs[self.graph.node_func[n]].qualname;
+            rule.functions.iter().any(|p| p.matches(qualname))
+        };
+        let mut seen = BTreeSet::from([node]);
+        let mut stack = vec![node];
+        while let Some(current) = stack.pop() {
+            let Some(callers) = callers_of.get(&current) else {
+                return false;
+            };
+            for &caller in callers {
+                if named(caller) || !seen.insert(caller) {
+                    continue;
+                }
+                if seen.len() > MAX_VISITED {
+                    return false;
+                }
+                stack.push(caller);
+            }
+        }
+        true
     }
 
     /// The edges that account for `edge`: itself, or, when it leaves a closure, the calls
@@ -211,6 +294,37 @@ impl<'p> Analysis<'p> {
             }
         }
         out
+    }
+
+    /// What calling `func` by its name runs first: the function itself and, when it is
+    /// decorated, what its name is bound to (a decorator's wrapper closure, or whatever
+    /// function the decorator returned). A decorated forbidden source reaches what its
+    /// wrapper reaches.
+    pub fn as_called(&self, func: FuncId) -> Vec<usize> {
+        let mut nodes = vec![func];
+        let info = &self.project.funcs[func];
+        let facts = self.project.scope(info.file, info.scope);
+        if facts.decorators.is_empty() {
+            return nodes;
+        }
+        let name = facts.qualname.rsplit('.').next().unwrap_or(&facts.qualname);
+        let parent = facts.parent.unwrap_or(0);
+        let first_closure = self.project.funcs.len();
+        for value in self.evaluator.eval(
+            info.file,
+            parent,
+            &crate::facts::Expr::Name(name.to_string()),
+        ) {
+            let node = match value {
+                crate::project::Val::Closure(c) => first_closure + c,
+                crate::project::Val::Func(f) => f,
+                _ => continue,
+            };
+            if !nodes.contains(&node) {
+                nodes.push(node);
+            }
+        }
+        nodes
     }
 
     /// The policy's budget for one run.

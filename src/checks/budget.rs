@@ -528,6 +528,16 @@ impl<'a, 'p> Budget<'a, 'p> {
                 ..Paths::default()
             };
         }
+        // Recording a cold dep (`deployed.append(dep)`) deploys nothing and does not raise.
+        let records = self
+            .dep_functions
+            .contains(&self.analysis.graph.node_func[node])
+            && self
+                .returned_list(node)
+                .is_some_and(|names| names.iter().any(|n| growth_of_call(call, n) != 0));
+        if records {
+            return Paths::fall(Cost::zero());
+        }
         if self.exempt_detached.contains(&site) {
             // The exempt deploy, with the counter detached: outside the budget, including
             // when it goes through a wrapper.
@@ -696,18 +706,26 @@ impl<'a, 'p> Budget<'a, 'p> {
     fn returned_list(&self, node: usize) -> Option<Vec<String>> {
         let func = self.analysis.graph.node_func[node];
         let returns = &self.analysis.project.func_scope(func).returns;
+        let info = &self.analysis.project.funcs[func];
         let names_in = |r: &Expr| -> Vec<String> {
-            match r {
-                Expr::Name(n) => vec![n.clone()],
-                Expr::Container(items) => items
-                    .iter()
-                    .filter_map(|i| match i {
-                        Expr::Name(n) => Some(n.clone()),
-                        _ => None,
-                    })
-                    .collect(),
-                _ => Vec::new(),
-            }
+            let items = match r {
+                Expr::Name(n) => return vec![n.clone()],
+                Expr::Container(items) => items,
+                // `return DepsResult(deployed, reused)`: a record built from them.
+                Expr::Call(callee, args)
+                    if self.constructs_record(info.file, info.scope, callee) =>
+                {
+                    args
+                }
+                _ => return Vec::new(),
+            };
+            items
+                .iter()
+                .filter_map(|i| match i {
+                    Expr::Name(n) => Some(n.clone()),
+                    _ => None,
+                })
+                .collect()
         };
         let (first, rest) = returns.split_first()?;
         let mut names = names_in(first);
@@ -716,6 +734,12 @@ impl<'a, 'p> Budget<'a, 'p> {
             names.retain(|n| here.contains(n));
         }
         (!names.is_empty()).then_some(names)
+    }
+
+    /// Whether `callee` is a project class whose instances hold what they are given (a
+    /// `NamedTuple` or a `@dataclass`), so a record returned in one is returned.
+    fn constructs_record(&self, file: FileIdx, scope: ScopeIdx, callee: &Expr) -> bool {
+        super::meaning::record_class(self.analysis, file, scope, callee).is_some()
     }
 
     /// A `for` loop in a dep-site function that deploys exactly once per cold dep it
@@ -853,24 +877,25 @@ impl<'a, 'p> Budget<'a, 'p> {
         counter: &str,
     ) -> (i64, i64) {
         let calls = &self.analysis.project.scope(file, scope).calls;
-        let weight = |step: &Step, sign: i64| -> i64 {
+        // (weight, whether the step can raise): recording a dep (`list.append`) does not.
+        let weight = |step: &Step, sign: i64| -> (i64, bool) {
             let index = match step {
                 Step::Call(index) => *index,
                 Step::Bind { name, value, .. } if name == counter => {
-                    return -sign * growth_of_bind(counter, value);
+                    return (-sign * growth_of_bind(counter, value), false);
                 }
-                _ => return 0,
+                _ => return (0, false),
             };
             let grows = growth_of_call(&calls[index], counter);
             if grows != 0 {
-                return -sign * grows;
+                return (-sign * grows, false);
             }
             let paths = self.call(node, file, scope, index);
             let cost = paths.fall.unwrap_or_else(Cost::zero);
             if cost.unbounded.is_some() || cost.per_dep > 0 {
-                return i64::MAX / 4;
+                return (i64::MAX / 4, true);
             }
-            sign * i64::from(cost.base)
+            (sign * i64::from(cost.base), true)
         };
         (
             net_max(body, &|s| weight(s, 1)),
@@ -933,21 +958,27 @@ fn growth_of_bind(counter: &str, value: &Expr) -> i64 {
 /// (reach its end, `break`, `continue` or `return`). Paths that raise are failed runs: the
 /// exception leaves the deps code. A handler that swallows an exception starts from the
 /// worst prefix before a call (the call that raised did not complete).
-fn net_max(block: &Block, weight: &dyn Fn(&Step) -> i64) -> i64 {
+fn net_max(block: &Block, weight: &dyn Fn(&Step) -> (i64, bool)) -> i64 {
     const HUGE: i64 = i64::MAX / 4;
     /// (falls through, worst completed-and-left, worst prefix at a raise point)
-    fn walk(block: &Block, weight: &dyn Fn(&Step) -> i64, start: i64) -> (Option<i64>, i64, i64) {
+    fn walk(
+        block: &Block,
+        weight: &dyn Fn(&Step) -> (i64, bool),
+        start: i64,
+    ) -> (Option<i64>, i64, i64) {
         let mut fall = Some(start);
         let mut left = i64::MIN;
         let mut raising = i64::MIN;
         for step in block {
             let Some(current) = fall else { break };
             match step {
-                Step::Call(_) => {
-                    raising = raising.max(current);
-                    fall = Some(current.saturating_add(weight(step)));
+                Step::Call(_) | Step::Bind { .. } => {
+                    let (added, may_raise) = weight(step);
+                    if may_raise {
+                        raising = raising.max(current);
+                    }
+                    fall = Some(current.saturating_add(added));
                 }
-                Step::Bind { .. } => fall = Some(current.saturating_add(weight(step))),
                 Step::If {
                     branches,
                     exhaustive,

@@ -38,7 +38,8 @@ fn run(analysis: &Analysis) -> Vec<Finding> {
     let mut findings = Vec::new();
     for (pattern, sources) in &analysis.forbidden {
         for &source in sources {
-            let Some(path) = analysis.graph.shortest_path(&[source], &analysis.sinks) else {
+            let called = analysis.as_called(source);
+            let Some(path) = analysis.graph.shortest_path(&called, &analysis.sinks) else {
                 continue;
             };
             let Some(&last) = path.last() else { continue };

@@ -268,13 +268,13 @@ impl<'a> Reader<'a, '_> {
         };
         let mut problems = Vec::new();
         let mut problem = |message: String| problems.push(Problem { site, message });
-        // The count: the lines the counter wrote. A negative sentinel ("file missing") can
-        // never equal the expected count, so it fails the run as a mismatch.
+        // The count: the lines the counter wrote. A constant below the base ("file missing":
+        // -1 or 0) can never equal the expected count, so it fails the run as a mismatch.
         let read = c.count.iter().any(|v| self.is_count(v));
         let other = c
             .count
             .iter()
-            .find(|v| !self.is_count(v) && !matches!(v, Abs::Num(k, 0) if *k < 0));
+            .find(|v| !self.is_count(v) && !matches!(v, Abs::Num(k, 0) if *k < self.base));
         if !read || other.is_some() {
             problem(format!(
                 "the deploy count it compares is {}, not the number of lines of {} (the file the counter appends to)",
@@ -590,6 +590,10 @@ impl<'a> Reader<'a, '_> {
                 .iter()
                 .any(|t| matches!(t, Target::Func { func: f, .. } if *f == func)),
             Expr::Union(items) => items.iter().any(|e| self.calls(frame, e, func)),
+            // `status | check(...)`: a non-zero result keeps the status non-zero.
+            Expr::BinOp(op, a, b) if op == "|" => {
+                self.calls(frame, a, func) || self.calls(frame, b, func)
+            }
             _ => false,
         }
     }
@@ -646,11 +650,12 @@ fn unfold_difference(a: Vec<Abs>, b: Vec<Abs>) -> (Vec<Abs>, Vec<Abs>) {
     (left, right)
 }
 
-/// `status`, or `status or ...`: the expression passes the named status on.
+/// `status`, `status or x`, `status | x`: the expression passes a failing status on.
 fn mentions_name(expr: &Expr, name: &str) -> bool {
     match expr {
         Expr::Name(n) => n == name,
         Expr::Union(items) => items.iter().any(|e| mentions_name(e, name)),
+        Expr::BinOp(op, a, b) if op == "|" => mentions_name(a, name) || mentions_name(b, name),
         _ => false,
     }
 }
@@ -913,6 +918,33 @@ def main():
             "if __name__ == \"__main__\":\n    rc = main()\n    sys.exit(0)",
             "never reaches the process exit",
         );
+    }
+
+    #[test]
+    fn records_and_their_properties_carry_the_cold_deps() {
+        let budget = r#"
+from dataclasses import dataclass
+from typing import NamedTuple
+
+@dataclass(frozen=True)
+class Budget:
+    cold: tuple
+
+    @property
+    def expected(self):
+        return 1 + len(self.cold)
+
+class Pair(NamedTuple):
+    count: int
+    cold: list
+"#;
+        let source = entry(
+            READ,
+            "    from harness.budget import Budget, Pair\n    pair = Pair(count, cold)\n    seen, deps_cold = pair\n    if seen != Budget(tuple(deps_cold)).expected:\n        status = 1",
+            EXIT,
+        );
+        let found = problems(&source, &[("harness.budget", budget)]);
+        assert!(found.is_empty(), "{found:?}");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::rc::Rc;
 
 use super::Analysis;
 use crate::facts::{Expr, ScopeIdx, ScopeKind, Step, TextRange};
-use crate::project::{FileIdx, FuncId, Target, Val};
+use crate::project::{ClassId, FileIdx, FuncId, Target, Val};
 
 /// More values than this for one expression are folded into `Unknown`.
 const MAX_VALUES: usize = 12;
@@ -45,6 +45,8 @@ pub enum Abs {
     Empty,
     /// A tuple (or list display) with these items, each a single value or `Unknown`.
     Tuple(Vec<Abs>),
+    /// An instance of a `NamedTuple` or dataclass, with its fields in order.
+    Object(ClassId, Vec<Abs>),
     /// `a - b` of values that are not both numbers (`count - expected`).
     Diff(Box<Abs>, Box<Abs>),
     /// `a op b`, each side the values it may have.
@@ -90,6 +92,7 @@ impl fmt::Display for Abs {
             Abs::Cold => write!(f, "the cold deps deployed"),
             Abs::Empty => write!(f, "an empty collection"),
             Abs::Tuple(items) => write!(f, "a tuple of {}", items.len()),
+            Abs::Object(..) => write!(f, "a record"),
             Abs::Diff(a, b) => write!(f, "({a} - {b})"),
             Abs::Cmp(op, a, b) => write!(f, "({} {op} {})", show_set(a), show_set(b)),
             Abs::Not(inner) => write!(f, "not {inner}"),
@@ -232,7 +235,7 @@ impl<'a, 'p> Meaning<'a, 'p> {
                 self.eval(frame, object)
                     .into_iter()
                     .map(|v| match v {
-                        Abs::Tuple(items) if *index >= 0 => {
+                        Abs::Tuple(items) | Abs::Object(_, items) if *index >= 0 => {
                             items.get(*index as usize).cloned().unwrap_or(Abs::Unknown)
                         }
                         _ => Abs::Unknown,
@@ -240,6 +243,11 @@ impl<'a, 'p> Meaning<'a, 'p> {
                     .collect()
             }
             Expr::Call(callee, args) => self.call(frame, callee, args),
+            Expr::Attr(object, name) => self
+                .eval(frame, object)
+                .iter()
+                .map(|o| self.attribute(frame, o, name))
+                .collect(),
             Expr::Comprehension(_, over, filter) => {
                 // One element per item: built from the cold deps it is as long as they are;
                 // from a file's lines, skipping only blank ones, it has one per counted line.
@@ -297,6 +305,9 @@ impl<'a, 'p> Meaning<'a, 'p> {
                 };
                 if let Some(env) = self.stored_in_environ(&here, name) {
                     return vec![Abs::Env(env)];
+                }
+                if let Some(count) = self.counted_by_loop(&here, name) {
+                    return vec![count];
                 }
                 let key = (frame.file, scope, name.to_string(), frame.depth);
                 if !self.active.borrow_mut().insert(key.clone()) {
@@ -369,6 +380,61 @@ impl<'a, 'p> Meaning<'a, 'p> {
         }
     }
 
+    /// `n = 0; for x in items: n += 1`: `n` is the number of items, when the loop adds one on
+    /// every iteration (no `break`, `continue`, `return` or `raise` in it) and nothing else
+    /// changes `n`.
+    fn counted_by_loop(&self, frame: &Frame, name: &str) -> Option<Abs> {
+        let project = self.analysis.project;
+        let facts = project.scope(frame.file, frame.scope);
+        let one_more = Expr::BinOp(
+            "+".into(),
+            Box::new(Expr::Name(name.into())),
+            Box::new(Expr::Int(1)),
+        );
+        let bindings = project.bindings_of(frame.file, frame.scope, name);
+        let increments = bindings
+            .iter()
+            .filter(|&&i| facts.bindings[i].value == one_more)
+            .count();
+        let all_known = bindings.iter().all(|&i| {
+            let value = &facts.bindings[i].value;
+            *value == one_more || *value == Expr::Int(0)
+        });
+        if increments != 1 || !all_known || increments == bindings.len() {
+            return None;
+        }
+        let mut found = None;
+        walk_steps(&facts.flow, &mut |step| {
+            let Step::Loop {
+                over: Some(over),
+                body,
+                ..
+            } = step
+            else {
+                return;
+            };
+            let counts_here = body
+                .iter()
+                .any(|s| matches!(s, Step::Bind { name: n, value, .. } if n == name && *value == one_more));
+            let mut leaves = false;
+            walk_steps(body, &mut |s| {
+                leaves |= matches!(
+                    s,
+                    Step::Break | Step::Continue | Step::Return(..) | Step::Raise(_)
+                );
+            });
+            if counts_here && !leaves {
+                found = Some(over);
+            }
+        });
+        let items = self.eval(frame, found?);
+        match items.as_slice() {
+            [Abs::File(p) | Abs::Lines(p)] => Some(Abs::LineCount(p.clone())),
+            [Abs::Cold] => Some(Abs::Num(0, 1)),
+            _ => None,
+        }
+    }
+
     /// `os.environ[K] = str(name)` with `name` bound once here: the name holds the object
     /// the environment variable was set to, so it names the same file.
     fn stored_in_environ(&self, frame: &Frame, name: &str) -> Option<String> {
@@ -392,6 +458,10 @@ impl<'a, 'p> Meaning<'a, 'p> {
     }
 
     fn call(&self, frame: &Frame, callee: &Expr, args: &[Expr]) -> Vec<Abs> {
+        // A NamedTuple or dataclass built from values holds them as its fields.
+        if let Some(class) = record_class(self.analysis, frame.file, frame.scope, callee) {
+            return vec![self.construct(frame, class, args)];
+        }
         // Methods of the values this interpreter models (`text.splitlines()`).
         if let Expr::Attr(object, method) = callee {
             let receivers = self.eval(frame, object);
@@ -422,6 +492,123 @@ impl<'a, 'p> Meaning<'a, 'p> {
             }
         }
         values
+    }
+
+    /// An instance of a record class: each field what the call gave it, or its default.
+    fn construct(&self, frame: &Frame, class: ClassId, args: &[Expr]) -> Abs {
+        let project = self.analysis.project;
+        let info = &project.classes[class];
+        let facts = project.scope(info.file, info.scope);
+        let single = |values: Vec<Abs>| match values.as_slice() {
+            [one] => one.clone(),
+            _ => Abs::Unknown,
+        };
+        let mut items: Vec<Option<Abs>> = vec![None; facts.fields.len()];
+        let mut position = 0;
+        for arg in args {
+            let (slot, value) = match arg {
+                Expr::Keyword(name, value) => {
+                    (facts.fields.iter().position(|f| f == name), value.as_ref())
+                }
+                Expr::Element(_) => return Abs::Unknown,
+                value => {
+                    position += 1;
+                    (Some(position - 1), value)
+                }
+            };
+            match slot.and_then(|i| items.get_mut(i)) {
+                Some(item) => *item = Some(single(self.eval(frame, value))),
+                None => return Abs::Unknown,
+            }
+        }
+        let class_frame = Frame {
+            file: info.file,
+            scope: info.scope,
+            args: None,
+            depth: frame.depth + 1,
+        };
+        let items = items
+            .into_iter()
+            .zip(&facts.fields)
+            .map(|(given, field)| {
+                given.unwrap_or_else(|| {
+                    let defaults = project.bindings_of(info.file, info.scope, field);
+                    match defaults {
+                        [i] => single(self.default(&class_frame, &facts.bindings[*i].value)),
+                        _ => Abs::Unknown,
+                    }
+                })
+            })
+            .collect();
+        Abs::Object(class, items)
+    }
+
+    /// A dataclass field's default: `field(default_factory=list)` is an empty list.
+    fn default(&self, frame: &Frame, value: &Expr) -> Vec<Abs> {
+        if let Expr::Call(callee, args) = value
+            && callee.final_name() == Some("field")
+        {
+            return match args.as_slice() {
+                [Expr::Keyword(k, factory)] if k == "default_factory" => {
+                    match factory.final_name() {
+                        Some("list" | "dict" | "set" | "tuple") => vec![Abs::Empty],
+                        _ => vec![Abs::Unknown],
+                    }
+                }
+                [Expr::Keyword(k, default)] if k == "default" => self.eval(frame, default),
+                _ => vec![Abs::Unknown],
+            };
+        }
+        self.eval(frame, value)
+    }
+
+    /// `obj.name` on a record: the field, or what its `@property` getter returns.
+    fn attribute(&self, frame: &Frame, object: &Abs, name: &str) -> Abs {
+        let Abs::Object(class, items) = object else {
+            return Abs::Unknown;
+        };
+        let project = self.analysis.project;
+        let info = &project.classes[*class];
+        let facts = project.scope(info.file, info.scope);
+        if let Some(i) = facts.fields.iter().position(|f| f == name) {
+            return items.get(i).cloned().unwrap_or(Abs::Unknown);
+        }
+        let getter = project
+            .bindings_of(info.file, info.scope, name)
+            .iter()
+            .find_map(|&i| defined_function(&facts.bindings[i].value));
+        let Some(getter) = getter else {
+            return Abs::Unknown;
+        };
+        let getter_facts = project.scope(info.file, getter);
+        let is_property = getter_facts
+            .decorators
+            .iter()
+            .any(|d| matches!(d.final_name(), Some("property" | "cached_property")));
+        let Some(receiver) = getter_facts.params.first() else {
+            return Abs::Unknown;
+        };
+        if !is_property || frame.depth >= MAX_CALL_DEPTH {
+            return Abs::Unknown;
+        }
+        let inner = Frame {
+            file: info.file,
+            scope: getter,
+            args: Some(Rc::new(HashMap::from([(
+                receiver.name.clone(),
+                vec![object.clone()],
+            )]))),
+            depth: frame.depth + 1,
+        };
+        let values: Vec<Abs> = getter_facts
+            .returns
+            .iter()
+            .flat_map(|r| self.eval(&inner, r))
+            .collect();
+        match values.as_slice() {
+            [one] => one.clone(),
+            _ => Abs::Unknown,
+        }
     }
 
     /// A call of a project function: its returned values, given these arguments.
@@ -613,6 +800,53 @@ impl<'a, 'p> Meaning<'a, 'p> {
             (Abs::Cold, "copy") => Abs::Cold,
             _ => Abs::Unknown,
         }
+    }
+}
+
+/// Whether `callee` is a project class whose instances keep their arguments in order: a
+/// `typing.NamedTuple` subclass, or a `@dataclass` with no `__init__` of its own.
+pub fn record_class(
+    analysis: &Analysis,
+    file: FileIdx,
+    scope: ScopeIdx,
+    callee: &Expr,
+) -> Option<ClassId> {
+    let values = analysis.evaluator.eval(file, scope, callee);
+    let project = analysis.project;
+    let [Val::Class(class)] = values.iter().collect::<Vec<_>>().as_slice() else {
+        return None;
+    };
+    let info = &project.classes[*class];
+    let facts = project.scope(info.file, info.scope);
+    let parent = facts.parent.unwrap_or(0);
+    let named = |exprs: &[Expr], wanted: &[&str]| {
+        exprs.iter().any(|e| {
+            // `@dataclass(frozen=True)` names the decorator it calls.
+            let e = match e {
+                Expr::Call(callee, _) => callee.as_ref(),
+                e => e,
+            };
+            analysis
+                .evaluator
+                .eval(info.file, parent, e)
+                .iter()
+                .any(|v| matches!(v, Val::External(n) if wanted.contains(&n.as_str())))
+        })
+    };
+    let own_init = !project
+        .bindings_of(info.file, info.scope, "__init__")
+        .is_empty();
+    let record = named(&facts.bases, &["typing.NamedTuple"])
+        || (!own_init && named(&facts.decorators, &["dataclasses.dataclass"]));
+    record.then_some(*class)
+}
+
+/// The `def` a binding holds, decorated or not (`Union[Def, property(Def)]`).
+fn defined_function(value: &Expr) -> Option<ScopeIdx> {
+    match value {
+        Expr::Def(scope) => Some(*scope),
+        Expr::Union(items) => items.iter().find_map(defined_function),
+        _ => None,
     }
 }
 

@@ -82,7 +82,9 @@ pub fn run(common: &Common, from: &str, to: Option<&str>) -> Result<Outcome, Com
     let blind = blind_spots(&analysis);
     let mut paths = Vec::new();
     for &source in &sources {
-        let path = analysis.graph.shortest_path(&[source], &targets);
+        let path = analysis
+            .graph
+            .shortest_path(&analysis.as_called(source), &targets);
         let hops = path
             .as_deref()
             .map(|p| analysis.witness(p))

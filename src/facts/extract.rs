@@ -104,6 +104,7 @@ impl Scope {
             calls: Vec::new(),
             returns: Vec::new(),
             attr_stores: Vec::new(),
+            fields: Vec::new(),
             imports: Vec::new(),
             flow: Vec::new(),
             flow_truncated: false,
@@ -437,6 +438,15 @@ impl<'s> Extractor<'s> {
             }
             Capture::Decorator => self.record_decorator(node, scope),
             Capture::Assign | Capture::Augmented => {
+                if let (Some(left), Some(_)) = (
+                    node.child_by_field_name("left"),
+                    node.child_by_field_name("type"),
+                ) && left.kind() == "identifier"
+                    && self.scopes[scope].kind == ScopeKind::Class
+                {
+                    let field = self.text(left).to_string();
+                    self.scopes[scope].fields.push(field);
+                }
                 let (Some(left), Some(mut right)) = (
                     node.child_by_field_name("left"),
                     node.child_by_field_name("right"),

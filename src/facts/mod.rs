@@ -99,6 +99,9 @@ pub struct Scope {
     pub returns: Vec<Expr>,
     /// `obj.attr = value` (and `obj.attr.append(value)` style stores).
     pub attr_stores: Vec<AttrStore>,
+    /// A class body's annotated names, in order (`cold: list[str]`, `n: int = 0`): the
+    /// fields of a dataclass or `NamedTuple`.
+    pub fields: Vec<String>,
     /// Imports executed in this scope (each runs the imported module's top-level code).
     pub imports: Vec<Import>,
     /// Statement skeleton of the body, for path-sensitive checks (functions and the module).

@@ -1,0 +1,1 @@
+# cc-ci harness: abra wrapper, app lifecycle, declared deps, generic tier checks.
