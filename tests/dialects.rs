@@ -8,9 +8,20 @@ mod common;
 
 use common::{broken_promises, check_json, error_codes, load_variants, testdata};
 
-/// The dialects proven so far. `class-run` and `dataclass-ctx` sit beside them and are
-/// not listed until deployguard passes them (issue 9).
-const DIALECTS: &[&str] = &["procedural"];
+/// Every dialect under `testdata/dialects/` (a test below checks none is left out).
+const DIALECTS: &[&str] = &["procedural", "class-run", "dataclass-ctx"];
+
+#[test]
+fn every_dialect_on_disk_is_tested() {
+    let mut on_disk: Vec<String> = std::fs::read_dir(testdata("dialects"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    on_disk.sort();
+    let mut listed: Vec<String> = DIALECTS.iter().map(|d| d.to_string()).collect();
+    listed.sort();
+    assert_eq!(on_disk, listed);
+}
 
 #[test]
 fn every_dialect_passes_with_no_config() {

@@ -237,6 +237,8 @@ pub struct Budget<'a, 'p> {
     recursive: RefCell<HashSet<usize>>,
     /// The record of cold deps each proven cold-deps loop keeps, by deps function.
     counters: RefCell<HashMap<usize, Vec<String>>>,
+    /// The attribute places proven to be the record.
+    records: RefCell<BTreeSet<(super::record::Owner, String)>>,
 }
 
 impl<'a, 'p> Budget<'a, 'p> {
@@ -294,6 +296,7 @@ impl<'a, 'p> Budget<'a, 'p> {
             active: RefCell::new(HashSet::new()),
             recursive: RefCell::new(HashSet::new()),
             counters: RefCell::new(HashMap::new()),
+            records: RefCell::new(BTreeSet::new()),
         }
     }
 
@@ -429,6 +432,7 @@ impl<'a, 'p> Budget<'a, 'p> {
                 let inner = self.block(node, file, scope, body, mode);
                 let iteration = max(&inner.fall, &inner.jump).unwrap_or_else(Cost::zero);
                 // Everything the iterations can deploy, however the loop is left.
+                let mut per_dep = false;
                 let all = if iteration.is_zero() {
                     Cost::zero()
                 } else if iteration.unbounded.is_some() {
@@ -438,13 +442,25 @@ impl<'a, 'p> Budget<'a, 'p> {
                         .as_ref()
                         .is_some_and(|o| self.excludes_warm(file, scope, o));
                     match self.cold_deps_loop(node, scope, body, &iteration, site, warm_excluded) {
-                        Ok(per_dep) => per_dep,
+                        Ok(cost) => {
+                            per_dep = true;
+                            cost
+                        }
                         Err(reason) => Cost::unbounded(site, reason),
                     }
                 };
+                // Leaving from inside an iteration adds what that iteration did so far, except
+                // in the cold-deps loop, whose N_cold_deps already covers one deploy for each
+                // dep it reached (the one being deployed when it stopped included).
+                let partial = |c: &Option<Cost>| match (per_dep, c) {
+                    (true, Some(c)) if c.unbounded.is_none() && c.per_dep == 0 && c.base <= 1 => {
+                        Some(all.clone())
+                    }
+                    _ => add(&Some(all.clone()), c),
+                };
                 let leaving = Paths {
-                    ret: add(&Some(all.clone()), &inner.ret),
-                    raise: add(&Some(all.clone()), &inner.raise),
+                    ret: inner.ret.as_ref().and(partial(&inner.ret)),
+                    raise: inner.raise.as_ref().and(partial(&inner.raise)),
                     ..Paths::default()
                 };
                 // `while True:` without `break` never falls through.
@@ -563,6 +579,14 @@ impl<'a, 'p> Budget<'a, 'p> {
             let target = if self.analysis.sinks.contains(&edge.to) {
                 if self.exempt_detached.contains(&site) {
                     Paths::fall(Cost::zero())
+                } else if self.counts_then_may_raise(edge.to) {
+                    // `_record_deploy(...)` then `wait_healthy(...)`: a deploy that raises
+                    // may already have been counted, so a retry deploys again.
+                    Paths {
+                        fall: Some(Cost::deploy(site)),
+                        raise: Some(Cost::deploy(site)),
+                        ..Paths::default()
+                    }
                 } else {
                     Paths::fall(Cost::deploy(site))
                 }
@@ -763,18 +787,36 @@ impl<'a, 'p> Budget<'a, 'p> {
         if iteration.per_dep > 0 {
             return Err("a loop over the cold deps inside another loop".into());
         }
-        let Some(candidates) = self.returned_list(node) else {
+        // The record of cold deps is whichever returned name, or attribute of an object the
+        // loop grows (`report.deployed`), grows exactly as often as the loop deploys; the
+        // first candidate's reason is given when none does.
+        let places = super::record::grown_in(self.analysis, file, scope, body);
+        let mut candidates = self.returned_list(node).unwrap_or_default();
+        candidates.extend(places.iter().map(|p| p.written.clone()));
+        if candidates.is_empty() {
             return Err(format!(
                 "{} deploys in a loop but does not return the list of cold deps it deployed",
                 self.analysis.name(node)
             ));
-        };
-        // The record of cold deps is whichever returned name grows exactly as often as the
-        // loop deploys; the first candidate's reason is given when none does.
+        }
         let mut first_error = None;
         let mut found = false;
         for counter in &candidates {
-            match self.counts_deploys(node, file, scope, body, counter) {
+            let place = places.iter().find(|p| &p.written == counter);
+            let counted = self
+                .counts_deploys(node, file, scope, body, counter)
+                .and_then(|()| match place {
+                    Some(place) => self.fresh_place(file, scope, body, place),
+                    None => Ok(()),
+                });
+            if let (Ok(()), Some(place)) = (&counted, place) {
+                self.records
+                    .borrow_mut()
+                    .insert((place.owner, place.attr.clone()));
+                found = true;
+                continue;
+            }
+            match counted {
                 Ok(()) => {
                     let mut counters = self.counters.borrow_mut();
                     let names = counters.entry(func).or_default();
@@ -789,6 +831,15 @@ impl<'a, 'p> Budget<'a, 'p> {
             }
         }
         if !found {
+            // The budget fails (DG004); the guard still reads what the deps code says it
+            // deployed, as for a returned name.
+            for place in &places {
+                if self.fresh_place(file, scope, body, place).is_ok() {
+                    self.records
+                        .borrow_mut()
+                        .insert((place.owner, place.attr.clone()));
+                }
+            }
             return Err(first_error.unwrap_or_default());
         }
         if !self.warm_checks.is_empty() && !warm_excluded {
@@ -807,6 +858,53 @@ impl<'a, 'p> Budget<'a, 'p> {
             }
         }
         Ok(iteration.per_cold_dep(site))
+    }
+
+    /// Whether the sink can raise after it bumped the counter: any call or `raise` that
+    /// follows the counter's call in its body.
+    fn counts_then_may_raise(&self, sink: usize) -> bool {
+        let func = self.analysis.graph.node_func[sink];
+        let info = &self.analysis.project.funcs[func];
+        let facts = self.analysis.project.func_scope(func);
+        let mut counted = false;
+        let mut after = false;
+        super::meaning::walk_steps(&facts.flow, &mut |step| match step {
+            Step::Call(i) => {
+                let counter = self
+                    .analysis
+                    .evaluator
+                    .call_targets(info.file, info.scope, &facts.calls[*i].callee)
+                    .iter()
+                    .any(|t| matches!(t, Target::Func { func, .. } if self.analysis.counters.contains(func)));
+                after |= counted;
+                counted |= counter;
+            }
+            Step::Raise(_) => after |= counted,
+            _ => {}
+        });
+        after
+    }
+
+    /// An attribute record starts empty and grows only in this loop.
+    fn fresh_place(
+        &self,
+        file: FileIdx,
+        scope: ScopeIdx,
+        body: &Block,
+        place: &super::record::Place,
+    ) -> Result<(), String> {
+        let calls = &self.analysis.project.scope(file, scope).calls;
+        let mut allowed = Vec::new();
+        walk_calls(body, &mut |i| allowed.push((file, calls[i].range)));
+        super::record::is_fresh(self.analysis, place, &allowed)
+    }
+
+    /// The attribute places that hold the cold deps deployed.
+    pub fn cold_records(&self) -> BTreeSet<(super::record::Owner, String)> {
+        for &f in &self.dep_functions {
+            self.of(f);
+        }
+        self.records.borrow().clone()
     }
 
     /// Whether `counter` (a list or an integer the function returns) grows exactly once per
@@ -895,12 +993,58 @@ impl<'a, 'p> Budget<'a, 'p> {
             if cost.unbounded.is_some() || cost.per_dep > 0 {
                 return (i64::MAX / 4, true);
             }
-            (sign * i64::from(cost.base), true)
+            let grows = self.grows_through(file, scope, &calls[index], counter);
+            (sign * (i64::from(cost.base) - grows), true)
         };
         (
             net_max(body, &|s| weight(s, 1)),
             net_max(body, &|s| weight(s, -1)),
         )
+    }
+
+    /// `_deploy_cold(spec, result)` where the helper grows its parameter's `cold` (or the
+    /// list it was given) exactly once, unconditionally: the call records one dep.
+    fn grows_through(&self, file: FileIdx, scope: ScopeIdx, call: &Call, counter: &str) -> i64 {
+        let (base, attr) = match counter.split_once('.') {
+            Some((base, attr)) => (base, Some(attr)),
+            None => (counter, None),
+        };
+        let Some(position) = call
+            .args
+            .iter()
+            .position(|a| matches!(a, Expr::Name(n) if n == base))
+        else {
+            return 0;
+        };
+        let targets = self
+            .analysis
+            .evaluator
+            .call_targets(file, scope, &call.callee);
+        let [Target::Func { func, offset, .. }] = targets.iter().collect::<Vec<_>>()[..] else {
+            return 0;
+        };
+        let helper = self.analysis.project.func_scope(*func);
+        let Some(param) = helper.params.get(position + offset) else {
+            return 0;
+        };
+        let grown = match attr {
+            Some(attr) => format!("{}.{attr}", param.name),
+            None => param.name.clone(),
+        };
+        let mut top_level = 0;
+        for step in &helper.flow {
+            match step {
+                Step::Call(i) if growth_of_call(&helper.calls[*i], &grown) == 1 => top_level += 1,
+                Step::Return(..) | Step::Raise(_) if top_level == 0 => return 0,
+                _ => {}
+            }
+        }
+        let anywhere = helper
+            .calls
+            .iter()
+            .filter(|c| growth_of_call(c, &grown) != 0)
+            .count();
+        i64::from(top_level == 1 && anywhere == 1)
     }
 
     /// How many times `counter` grows in a block (each growth step once).
@@ -926,7 +1070,7 @@ fn growth_of_call(call: &Call, counter: &str) -> i64 {
     let Expr::Attr(object, method) = &call.callee else {
         return 0;
     };
-    if !matches!(object.as_ref(), Expr::Name(n) if n == counter) {
+    if object.dotted().as_deref() != Some(counter) {
         return 0;
     }
     match (method.as_str(), call.args.as_slice()) {

@@ -17,9 +17,18 @@ What it catches
   the formula from control flow: a sequence adds, an if/elif/else or match takes the largest
   branch, a loop over the cold deps multiplies its body by N_cold_deps, any other loop around
   a deploy makes it unbounded, return/raise/sys.exit end a path, and a call costs its
-  callee's budget. The deps loop counts as N_cold_deps only when every iteration deploys
-  exactly as often as it records the dep in the list the deps code returns (the list the
-  guard counts), and the live-warm branch deploys nothing.
+  callee's budget. The deps loop counts as N_cold_deps only when, on every path through one
+  iteration, it deploys exactly as often as it records the dep, and the live-warm branch
+  deploys nothing. What counts as the record is a question about meaning, not a name: a list
+  or an integer the deps code returns (alone, in a tuple or in a NamedTuple/dataclass), or an
+  attribute of an object it fills (`report.deployed`, `result.cold` of a parameter), that
+  starts empty and grows by one per deploy -- `append(x)`, `extend([x])`, `x = x + [x]`,
+  `x += [x]`, `n += 1`, or a helper that does one of these to what it is given -- and grows
+  nowhere else. The warm branch is whatever condition the live-warm check decides, through a
+  variable or `not`; a loop over `[d for d in deps if not is_live_warm(d)]` sees no warm dep.
+  A deploy that can raise after it was counted (`_record_deploy` then `wait_healthy`) costs
+  one deploy on its raising path too, so a retry after it deploys again. When `main` has no
+  deploy of its own, the one site only `main` reaches is its base deploy (`Run.execute`).
 
 Why it matters for the deploy budget
   Counting call sites is not enough: a second base deploy on another path, a deploy moved

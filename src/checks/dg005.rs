@@ -11,16 +11,30 @@ pub const CHECK: Check = Check {
 DG005 guard-weakened
 
 What it catches
-  The entry (`run_recipe_ci.main`) must enforce the budget at run time, exactly as the
-  DG4.1 guard does: compute `expected_deploy_count = 1 + deps_deployed_count` from the cold
-  deps actually deployed (`len()` of what the deps code returns; warm deps excluded), read
-  `deploy_count` from the file the counter appends to ($CCCI_DEPLOY_COUNT_FILE), compare the
-  two exactly (`!=`, or `==` with the failure in the `else`), and on a mismatch set the run's
-  status to a failure that reaches `return overall` and `sys.exit(main())`. Each way this
-  can be weakened is reported with what is wrong: the guard deleted; `!=` loosened to `>`,
-  `>=` or `<`; the constant changed (`2 + ...`); the count taken from somewhere the counter
-  does not write (a constant, the expected value itself, `len(declared)`); a failure branch
-  that only logs; the status reset or not returned; `sys.exit(0)` at the end.
+  The entry (`run_recipe_ci.main`) must enforce the budget at run time, as the DG4.1 guard
+  does. deployguard looks for it by meaning, not by name, in the entry and every function
+  it calls (entered with their arguments): a comparison whose sides are
+    - the deploy count: a value that is the number of lines of the file named by
+      $CCCI_DEPLOY_COUNT_FILE -- `len(open(p).readlines())`, `len(Path(p).read_text()
+      .splitlines())`, `sum(1 for line in fh if line.strip())`, a loop that adds one per
+      line, a helper in any module that returns one of these -- where `p` is
+      `os.environ[K]`, `os.getenv(K)`, or an object stored into `os.environ[K]` (a
+      `@contextmanager` that sets the variable and yields the path is fine). A constant below
+      the base (\"file missing\": -1 or 0) may stand in, since it never equals the expectation;
+    - the expectation: exactly `1 + N_cold_deps`, where N_cold_deps is the deps code's record
+      of the cold deps it deployed (see DG004): `len(cold)`, `1 + sum(1 for d in cold)`, an
+      integer the deps code counts, a property of a record built from them.
+  The comparison must be exact (`!=`, `not ==`, `==` with an `else`, `a - b != 0`), through
+  variables, walrus or helpers (`if not budget_ok(count, cold)`); its failing side must
+  raise, exit non-zero, return a failing status, or set a status that reaches the process
+  exit on every later path and through the callers: `sys.exit(main())`, `rc = main();
+  sys.exit(rc)`, `raise SystemExit(main())`, `sys.exit(status)` in `main`, `status =
+  status or check(...)`, `status |= check(...)`. No variable name is required; the
+  policy's `guard` names only make messages clearer. Each way this fails is reported with
+  what the value really is: the count is a constant (`len(\"CCCI_DEPLOY_COUNT_FILE\")` is the
+  constant 22) or another file; the expectation is `2 + N_cold_deps` or counts declared
+  deps; `>`, `>=` or `<`; a mismatch that only logs; a status reset after the guard; a
+  status that never reaches the exit.
 
 Why it matters for the deploy budget
   The static proof covers the code as written; the guard is what turns every green run into

@@ -46,7 +46,7 @@ pub fn expected_formula(analysis: &Analysis) -> Option<String> {
 pub fn inspect(analysis: &Analysis, entry: usize) -> Option<Guard> {
     let policy = analysis.policy.guard.as_ref()?;
     let budget = Budget::new(analysis);
-    let meaning = Meaning::new(analysis, budget.cold_sources());
+    let meaning = Meaning::new(analysis, budget.cold_sources(), budget.cold_records());
     let reader = Reader {
         analysis,
         meaning: &meaning,
@@ -527,10 +527,7 @@ impl<'a> Reader<'a, '_> {
                 condition: Some(condition),
                 ..
             } => {
-                let (negated, test) = match condition {
-                    Expr::Not(inner) => (true, inner.as_ref()),
-                    test => (false, test),
-                };
+                let (negated, test) = verdict_test(condition);
                 if !calls_func(test) {
                     return;
                 }
@@ -620,6 +617,23 @@ impl<'a> Reader<'a, '_> {
         } else {
             format!(" ({})", said.join("; "))
         }
+    }
+}
+
+/// How a condition tests a verdict: `v`, `not v`, `v != 0` and `v == 0` (`true` when the
+/// branch runs on a falsy verdict).
+fn verdict_test(condition: &Expr) -> (bool, &Expr) {
+    match condition {
+        Expr::Not(inner) => {
+            let (negated, test) = verdict_test(inner);
+            (!negated, test)
+        }
+        Expr::Compare(op, value, zero) if **zero == Expr::Int(0) => match op.as_str() {
+            "!=" | ">" | "is not" => (false, value),
+            "==" | "is" => (true, value),
+            _ => (false, condition),
+        },
+        test => (false, test),
     }
 }
 
@@ -941,6 +955,37 @@ class Pair(NamedTuple):
         let source = entry(
             READ,
             "    from harness.budget import Budget, Pair\n    pair = Pair(count, cold)\n    seen, deps_cold = pair\n    if seen != Budget(tuple(deps_cold)).expected:\n        status = 1",
+            EXIT,
+        );
+        let found = problems(&source, &[("harness.budget", budget)]);
+        assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn a_value_object_built_by_a_classmethod_compares_in_a_property() {
+        let budget = r#"
+from dataclasses import dataclass
+
+@dataclass(frozen=True)
+class DeployBudget:
+    count: int
+    cold_deps: tuple
+
+    @classmethod
+    def measure(cls, count, cold_deps):
+        return cls(count=count, cold_deps=tuple(cold_deps))
+
+    @property
+    def expected(self):
+        return 1 + len(self.cold_deps)
+
+    @property
+    def within(self):
+        return self.count == self.expected
+"#;
+        let source = entry(
+            READ,
+            "    from harness.budget import DeployBudget\n    budget = DeployBudget.measure(count, cold)\n    if not budget.within:\n        status = 1",
             EXIT,
         );
         let found = problems(&source, &[("harness.budget", budget)]);

@@ -14,6 +14,7 @@ use std::fmt;
 use std::rc::Rc;
 
 use super::Analysis;
+use super::record::Owner;
 use crate::facts::{Expr, ScopeIdx, ScopeKind, Step, TextRange};
 use crate::project::{ClassId, FileIdx, FuncId, Target, Val};
 
@@ -45,8 +46,8 @@ pub enum Abs {
     Empty,
     /// A tuple (or list display) with these items, each a single value or `Unknown`.
     Tuple(Vec<Abs>),
-    /// An instance of a `NamedTuple` or dataclass, with its fields in order.
-    Object(ClassId, Vec<Abs>),
+    /// An instance of a `NamedTuple` or dataclass, with what each field may hold, in order.
+    Object(ClassId, Vec<Vec<Abs>>),
     /// `a - b` of values that are not both numbers (`count - expected`).
     Diff(Box<Abs>, Box<Abs>),
     /// `a op b`, each side the values it may have.
@@ -123,6 +124,9 @@ pub fn show_set(values: &[Abs]) -> String {
     }
 }
 
+/// Attribute stores of one name: (file, scope, index into the scope's `attr_stores`).
+type Stores = Rc<Vec<(FileIdx, ScopeIdx, usize)>>;
+
 /// Where an expression is evaluated: a scope, and what its parameters were given.
 #[derive(Clone)]
 pub struct Frame {
@@ -148,7 +152,11 @@ pub struct Meaning<'a, 'p> {
     /// Functions whose result is the collection of cold deps deployed (the deps code, as the
     /// budget proves it), and the names they return it under.
     cold_sources: HashMap<FuncId, Option<Vec<String>>>,
+    /// Attributes that hold the cold deps deployed.
+    cold_records: BTreeSet<(Owner, String)>,
     active: RefCell<BTreeSet<(FileIdx, ScopeIdx, String, usize)>>,
+    /// Attribute stores by attribute name, found on first use.
+    stores: RefCell<HashMap<String, Stores>>,
     fuel: Cell<u32>,
 }
 
@@ -156,11 +164,14 @@ impl<'a, 'p> Meaning<'a, 'p> {
     pub fn new(
         analysis: &'a Analysis<'p>,
         cold_sources: HashMap<FuncId, Option<Vec<String>>>,
+        cold_records: BTreeSet<(Owner, String)>,
     ) -> Self {
         Meaning {
             analysis,
             cold_sources,
+            cold_records,
             active: RefCell::new(BTreeSet::new()),
+            stores: RefCell::new(HashMap::new()),
             fuel: Cell::new(FUEL),
         }
     }
@@ -234,20 +245,31 @@ impl<'a, 'p> Meaning<'a, 'p> {
                 };
                 self.eval(frame, object)
                     .into_iter()
-                    .map(|v| match v {
-                        Abs::Tuple(items) | Abs::Object(_, items) if *index >= 0 => {
-                            items.get(*index as usize).cloned().unwrap_or(Abs::Unknown)
+                    .flat_map(|v| match v {
+                        Abs::Tuple(items) if *index >= 0 => {
+                            vec![items.get(*index as usize).cloned().unwrap_or(Abs::Unknown)]
                         }
-                        _ => Abs::Unknown,
+                        Abs::Object(_, items) if *index >= 0 => items
+                            .get(*index as usize)
+                            .cloned()
+                            .unwrap_or_else(|| vec![Abs::Unknown]),
+                        _ => vec![Abs::Unknown],
                     })
                     .collect()
             }
             Expr::Call(callee, args) => self.call(frame, callee, args),
-            Expr::Attr(object, name) => self
-                .eval(frame, object)
-                .iter()
-                .map(|o| self.attribute(frame, o, name))
-                .collect(),
+            Expr::Attr(object, name) if self.is_cold_record(frame, object, name) => {
+                vec![Abs::Cold]
+            }
+            Expr::Attr(object, name) => {
+                if let Some(values) = self.module_or_instance_attribute(frame, object, name) {
+                    return values;
+                }
+                self.eval(frame, object)
+                    .iter()
+                    .flat_map(|o| self.attribute(frame, o, name))
+                    .collect()
+            }
             Expr::Comprehension(_, over, filter) => {
                 // One element per item: built from the cold deps it is as long as they are;
                 // from a file's lines, skipping only blank ones, it has one per counted line.
@@ -309,6 +331,7 @@ impl<'a, 'p> Meaning<'a, 'p> {
                 if let Some(count) = self.counted_by_loop(&here, name) {
                     return vec![count];
                 }
+                let passed = self.passed_as_record(&here, name);
                 let key = (frame.file, scope, name.to_string(), frame.depth);
                 if !self.active.borrow_mut().insert(key.clone()) {
                     // `n = n + 1`: a name that feeds itself can be anything.
@@ -337,6 +360,20 @@ impl<'a, 'p> Meaning<'a, 'p> {
                 }
                 if values.contains(&Abs::Num(0, 1)) {
                     values.retain(|v| *v != Abs::int(0));
+                }
+                // Handed to the deps code, which fills one of its fields with the record.
+                for value in &mut values {
+                    if let Abs::Object(class, items) = value {
+                        let info = &project.classes[*class];
+                        let fields = &project.scope(info.file, info.scope).fields;
+                        for attr in &passed {
+                            if let Some(i) = fields.iter().position(|f| f == attr)
+                                && items[i] == [Abs::Empty]
+                            {
+                                items[i] = vec![Abs::Cold];
+                            }
+                        }
+                    }
                 }
                 self.active.borrow_mut().remove(&key);
                 return values;
@@ -378,6 +415,47 @@ impl<'a, 'p> Meaning<'a, 'p> {
             }
             value => self.eval(frame, value),
         }
+    }
+
+    /// The record attributes a name (bound once here) is handed to: `provision(specs, deps)`
+    /// where `provision` grows its parameter's `cold` once per deploy gives `["cold"]`.
+    fn passed_as_record(&self, frame: &Frame, name: &str) -> Vec<String> {
+        let project = self.analysis.project;
+        let wanted: Vec<(FuncId, usize, &String)> = self
+            .cold_records
+            .iter()
+            .filter_map(|(owner, attr)| match owner {
+                Owner::Param(func, index) => Some((*func, *index, attr)),
+                Owner::Class(_) => None,
+            })
+            .collect();
+        if wanted.is_empty() || project.bindings_of(frame.file, frame.scope, name).len() != 1 {
+            return Vec::new();
+        }
+        let mut attrs = Vec::new();
+        for call in &project.scope(frame.file, frame.scope).calls {
+            let Some(position) = call
+                .args
+                .iter()
+                .position(|a| matches!(a, Expr::Name(n) if n == name))
+            else {
+                continue;
+            };
+            let targets =
+                self.analysis
+                    .evaluator
+                    .call_targets(frame.file, frame.scope, &call.callee);
+            for target in targets {
+                if let Target::Func { func, offset, .. } = target {
+                    for (f, index, attr) in &wanted {
+                        if *f == func && *index == position + offset {
+                            attrs.push((*attr).clone());
+                        }
+                    }
+                }
+            }
+        }
+        attrs
     }
 
     /// `n = 0; for x in items: n += 1`: `n` is the number of items, when the loop adds one on
@@ -499,11 +577,7 @@ impl<'a, 'p> Meaning<'a, 'p> {
         let project = self.analysis.project;
         let info = &project.classes[class];
         let facts = project.scope(info.file, info.scope);
-        let single = |values: Vec<Abs>| match values.as_slice() {
-            [one] => one.clone(),
-            _ => Abs::Unknown,
-        };
-        let mut items: Vec<Option<Abs>> = vec![None; facts.fields.len()];
+        let mut items: Vec<Option<Vec<Abs>>> = vec![None; facts.fields.len()];
         let mut position = 0;
         for arg in args {
             let (slot, value) = match arg {
@@ -517,7 +591,7 @@ impl<'a, 'p> Meaning<'a, 'p> {
                 }
             };
             match slot.and_then(|i| items.get_mut(i)) {
-                Some(item) => *item = Some(single(self.eval(frame, value))),
+                Some(item) => *item = Some(self.eval(frame, value)),
                 None => return Abs::Unknown,
             }
         }
@@ -534,8 +608,8 @@ impl<'a, 'p> Meaning<'a, 'p> {
                 given.unwrap_or_else(|| {
                     let defaults = project.bindings_of(info.file, info.scope, field);
                     match defaults {
-                        [i] => single(self.default(&class_frame, &facts.bindings[*i].value)),
-                        _ => Abs::Unknown,
+                        [i] => self.default(&class_frame, &facts.bindings[*i].value),
+                        _ => vec![Abs::Unknown],
                     }
                 })
             })
@@ -562,23 +636,118 @@ impl<'a, 'p> Meaning<'a, 'p> {
         self.eval(frame, value)
     }
 
+    /// `module.NAME` (what the module binds) and `self.name` on an instance of a project
+    /// class that is not a record (every value any code stores into `name` on such an
+    /// instance, flow-insensitively).
+    fn module_or_instance_attribute(
+        &self,
+        frame: &Frame,
+        object: &Expr,
+        name: &str,
+    ) -> Option<Vec<Abs>> {
+        if frame.depth >= MAX_CALL_DEPTH {
+            return None;
+        }
+        let values = self
+            .analysis
+            .evaluator
+            .eval(frame.file, frame.scope, object);
+        let project = self.analysis.project;
+        if let [Val::Module(file)] = values.iter().collect::<Vec<_>>().as_slice() {
+            let module = Frame {
+                file: *file,
+                scope: 0,
+                args: None,
+                depth: frame.depth + 1,
+            };
+            return Some(self.name(&module, name));
+        }
+        let class = super::record::single_instance(self.analysis, frame.file, frame.scope, object)?;
+        let info = &project.classes[class];
+        if !project.scope(info.file, info.scope).fields.is_empty() {
+            return None;
+        }
+        let mut stored = Vec::new();
+        for &(file, scope, index) in self.stores_of(name).iter() {
+            let store = &project.scope(file, scope).attr_stores[index];
+            if super::record::single_instance(self.analysis, file, scope, &store.object)
+                != Some(class)
+            {
+                continue;
+            }
+            let at = Frame {
+                file,
+                scope,
+                args: None,
+                depth: frame.depth + 1,
+            };
+            stored.extend(self.eval(&at, &store.value));
+        }
+        (!stored.is_empty()).then_some(stored)
+    }
+
+    /// Every `x.name = v` (or `x.name.append(v)`) in the project, found once per name.
+    fn stores_of(&self, name: &str) -> Stores {
+        if let Some(found) = self.stores.borrow().get(name) {
+            return found.clone();
+        }
+        let mut found = Vec::new();
+        for (file, source) in self.analysis.project.files.iter().enumerate() {
+            for (scope, facts) in source.facts.scopes.iter().enumerate() {
+                for (index, store) in facts.attr_stores.iter().enumerate() {
+                    if store.attr == name {
+                        found.push((file, scope, index));
+                    }
+                }
+            }
+        }
+        let found = Rc::new(found);
+        self.stores
+            .borrow_mut()
+            .insert(name.to_string(), found.clone());
+        found
+    }
+
+    /// Whether any code stores into, or grows, an attribute called `name`.
+    fn ever_changed(&self, name: &str) -> bool {
+        !self.stores_of(name).is_empty()
+    }
+
+    /// `obj.name` where `obj` is an instance of a class whose `name` the deps code keeps its
+    /// record of cold deps in (`deps.report.deployed`).
+    fn is_cold_record(&self, frame: &Frame, object: &Expr, name: &str) -> bool {
+        !self.cold_records.is_empty()
+            && super::record::single_instance(self.analysis, frame.file, frame.scope, object)
+                .is_some_and(|class| {
+                    self.cold_records
+                        .contains(&(Owner::Class(class), name.to_string()))
+                })
+    }
+
     /// `obj.name` on a record: the field, or what its `@property` getter returns.
-    fn attribute(&self, frame: &Frame, object: &Abs, name: &str) -> Abs {
+    fn attribute(&self, frame: &Frame, object: &Abs, name: &str) -> Vec<Abs> {
         let Abs::Object(class, items) = object else {
-            return Abs::Unknown;
+            return vec![Abs::Unknown];
         };
         let project = self.analysis.project;
         let info = &project.classes[*class];
         let facts = project.scope(info.file, info.scope);
         if let Some(i) = facts.fields.iter().position(|f| f == name) {
-            return items.get(i).cloned().unwrap_or(Abs::Unknown);
+            let value = items.get(i).cloned().unwrap_or_else(|| vec![Abs::Unknown]);
+            // What the instance was built with holds only while nothing changes the field:
+            // an assignment or `.append` to any `.name` anywhere may (the record of cold
+            // deps excepted, whose growth the budget proved).
+            if value != [Abs::Cold] && self.ever_changed(name) {
+                return vec![Abs::Unknown];
+            }
+            return value;
         }
         let getter = project
             .bindings_of(info.file, info.scope, name)
             .iter()
             .find_map(|&i| defined_function(&facts.bindings[i].value));
         let Some(getter) = getter else {
-            return Abs::Unknown;
+            return vec![Abs::Unknown];
         };
         let getter_facts = project.scope(info.file, getter);
         let is_property = getter_facts
@@ -586,10 +755,10 @@ impl<'a, 'p> Meaning<'a, 'p> {
             .iter()
             .any(|d| matches!(d.final_name(), Some("property" | "cached_property")));
         let Some(receiver) = getter_facts.params.first() else {
-            return Abs::Unknown;
+            return vec![Abs::Unknown];
         };
         if !is_property || frame.depth >= MAX_CALL_DEPTH {
-            return Abs::Unknown;
+            return vec![Abs::Unknown];
         }
         let inner = Frame {
             file: info.file,
@@ -600,15 +769,11 @@ impl<'a, 'p> Meaning<'a, 'p> {
             )]))),
             depth: frame.depth + 1,
         };
-        let values: Vec<Abs> = getter_facts
+        getter_facts
             .returns
             .iter()
             .flat_map(|r| self.eval(&inner, r))
-            .collect();
-        match values.as_slice() {
-            [one] => one.clone(),
-            _ => Abs::Unknown,
-        }
+            .collect()
     }
 
     /// A call of a project function: its returned values, given these arguments.
@@ -663,6 +828,12 @@ impl<'a, 'p> Meaning<'a, 'p> {
         let facts = self.analysis.project.func_scope(func);
         let info = &self.analysis.project.funcs[func];
         let mut given: HashMap<String, Vec<Abs>> = HashMap::new();
+        // `Class.method(...)` on a classmethod passes `cls` implicitly.
+        let classmethod = facts
+            .decorators
+            .iter()
+            .any(|d| d.final_name() == Some("classmethod"));
+        let offset = if classmethod { offset.max(1) } else { offset };
         let mut position = offset;
         for arg in args {
             match arg {
@@ -783,8 +954,16 @@ impl<'a, 'p> Meaning<'a, 'p> {
 
     fn method(&self, frame: &Frame, receiver: &Abs, method: &str, args: &[Expr]) -> Abs {
         let path = || receiver.path().map(Box::new);
+        // The environment holds the path; the object that was stored there may be a `Path`.
+        let file = match receiver {
+            Abs::Env(_) => Abs::File(Box::new(receiver.clone())),
+            other => other.clone(),
+        };
+        if let (Abs::File(p), "read_text" | "read_bytes") = (&file, method) {
+            return Abs::Text(p.clone());
+        }
         match (receiver, method) {
-            (Abs::File(p), "read_text" | "read" | "read_bytes") => Abs::Text(p.clone()),
+            (Abs::File(p), "read") => Abs::Text(p.clone()),
             (Abs::File(p), "readlines") => Abs::Lines(p.clone()),
             (Abs::File(_) | Abs::Env(_), "__enter__" | "resolve" | "absolute" | "expanduser") => {
                 receiver.clone()

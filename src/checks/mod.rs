@@ -17,6 +17,7 @@ mod dg100;
 pub mod guard;
 pub mod meaning;
 pub mod must_precede;
+pub mod record;
 
 pub use analysis::{Analysis, DeploySite, SiteClass};
 

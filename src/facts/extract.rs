@@ -493,6 +493,7 @@ impl<'s> Extractor<'s> {
                 let Some(value) = node.child_by_field_name("value") else {
                     return;
                 };
+                self.record_with_protocol(node, value, scope);
                 if value.kind() != "as_pattern" {
                     return;
                 }
@@ -593,6 +594,38 @@ impl<'s> Extractor<'s> {
             certain,
             comprehension,
         });
+    }
+
+    /// `with m:` calls `m.__enter__()` before the body and `m.__exit__(...)` after it: two
+    /// calls no one wrote, on one-character ranges at the item's start and end (no written
+    /// call can have those ranges), so the call graph and every check follow them.
+    fn record_with_protocol(&mut self, item: Node<'s>, value: Node<'s>, scope: ScopeIdx) {
+        let manager_node = match value.kind() {
+            "as_pattern" => match value.named_child(0) {
+                Some(manager) => manager,
+                None => return,
+            },
+            _ => value,
+        };
+        let manager = self.expr(manager_node);
+        let text = shorten(&self.text(manager_node));
+        let (certain, comprehension) = self.call_context();
+        let (start, end) = (item.start_byte(), item.end_byte());
+        for (method, range) in [
+            ("__enter__", TextRange::new(start, start + 1)),
+            ("__exit__", TextRange::new(end.saturating_sub(1), end)),
+        ] {
+            self.scopes[scope].calls.push(Call {
+                range,
+                callee: Expr::Attr(Box::new(manager.clone()), method.into()),
+                callee_text: format!("with {text} ({method})"),
+                written_name: None,
+                args: Vec::new(),
+                kwargs: Vec::new(),
+                certain,
+                comprehension: comprehension.clone(),
+            });
+        }
     }
 
     /// `handlers.append(f)` and `self.hooks.update({...})` store values into the container.
