@@ -53,6 +53,8 @@ pub struct Analysis<'p> {
     pub deploy_sites: Vec<DeploySite>,
     pub counter_sites: Vec<DeploySite>,
     files_in_reach: std::cell::OnceCell<BTreeSet<FileIdx>>,
+    /// The DG4.1 guard of each entry, read once for DG005 and the summary.
+    guards: std::cell::OnceCell<Vec<Option<super::guard::Guard>>>,
 }
 
 impl<'p> Analysis<'p> {
@@ -88,6 +90,7 @@ impl<'p> Analysis<'p> {
             deploy_sites: Vec::new(),
             counter_sites: Vec::new(),
             files_in_reach: std::cell::OnceCell::new(),
+            guards: std::cell::OnceCell::new(),
         };
         analysis.classify_sites();
         analysis
@@ -325,6 +328,17 @@ impl<'p> Analysis<'p> {
             }
         }
         nodes
+    }
+
+    /// The DG4.1 guard of the `index`-th entry (`None` when the policy asks for no guard).
+    pub fn guard(&self, index: usize) -> Option<&super::guard::Guard> {
+        let guards = self.guards.get_or_init(|| {
+            self.entry
+                .iter()
+                .map(|&entry| super::guard::inspect(self, entry))
+                .collect()
+        });
+        guards.get(index)?.as_ref()
     }
 
     /// The policy's budget for one run.

@@ -1,6 +1,5 @@
 //! DG005: the run-time deploy-count guard (DG4.1) is missing or weakened.
 
-use super::guard::inspect;
 use super::{Analysis, Check, Finding, Hop, Severity};
 
 pub const CHECK: Check = Check {
@@ -53,11 +52,11 @@ Fix
 
 fn run(analysis: &Analysis) -> Vec<Finding> {
     let mut findings = Vec::new();
-    for &entry in &analysis.entry {
-        let Some(guard) = inspect(analysis, entry) else {
+    for (index, &entry) in analysis.entry.iter().enumerate() {
+        let Some(guard) = analysis.guard(index) else {
             continue;
         };
-        for problem in guard.problems {
+        for problem in &guard.problems {
             findings.push(Finding {
                 code: CHECK.code,
                 severity: Severity::Error,
@@ -73,9 +72,9 @@ fn run(analysis: &Analysis) -> Vec<Finding> {
             });
         }
         // Budget == guard: both formulas must agree.
-        if let Some(expected) = guard.expected {
+        if let Some(expected) = &guard.expected {
             let budget = analysis.budget_limit().to_string();
-            if expected != budget {
+            if *expected != budget {
                 let site = analysis.definition_site(entry);
                 findings.push(Finding {
                     code: CHECK.code,

@@ -38,8 +38,7 @@ pub struct Guard {
 
 /// The guard's expected formula, for the summary.
 pub fn expected_formula(analysis: &Analysis) -> Option<String> {
-    let &entry = analysis.entry.first()?;
-    inspect(analysis, entry)?.expected
+    analysis.guard(0)?.expected.clone()
 }
 
 /// Reads the guard of `entry`; `None` when the policy names no guard.

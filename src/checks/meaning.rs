@@ -124,15 +124,43 @@ pub fn show_set(values: &[Abs]) -> String {
     }
 }
 
+/// A scope's subscript stores (target, key, value) and re-raising handlers.
+struct Shape<'p> {
+    stores: Vec<(&'p Expr, &'p Expr, &'p Expr)>,
+    failing: Vec<TextRange>,
+}
+
 /// Attribute stores of one name: (file, scope, index into the scope's `attr_stores`).
 type Stores = Rc<Vec<(FileIdx, ScopeIdx, usize)>>;
+
+/// What a parameter was given: its values, or the argument and the frame to evaluate it in.
+pub struct Given {
+    values: RefCell<Option<Vec<Abs>>>,
+    later: Option<(Frame, Expr)>,
+}
+
+impl Given {
+    pub fn now(values: Vec<Abs>) -> Rc<Given> {
+        Rc::new(Given {
+            values: RefCell::new(Some(values)),
+            later: None,
+        })
+    }
+
+    fn later(frame: &Frame, expr: &Expr) -> Rc<Given> {
+        Rc::new(Given {
+            values: RefCell::new(None),
+            later: Some((frame.clone(), expr.clone())),
+        })
+    }
+}
 
 /// Where an expression is evaluated: a scope, and what its parameters were given.
 #[derive(Clone)]
 pub struct Frame {
     pub file: FileIdx,
     pub scope: ScopeIdx,
-    pub args: Option<Rc<HashMap<String, Vec<Abs>>>>,
+    pub args: Option<Rc<HashMap<String, Rc<Given>>>>,
     pub depth: usize,
 }
 
@@ -157,6 +185,7 @@ pub struct Meaning<'a, 'p> {
     active: RefCell<BTreeSet<(FileIdx, ScopeIdx, String, usize)>>,
     /// Attribute stores by attribute name, found on first use.
     stores: RefCell<HashMap<String, Stores>>,
+    shapes: RefCell<HashMap<(FileIdx, ScopeIdx), Rc<Shape<'p>>>>,
     fuel: Cell<u32>,
 }
 
@@ -172,6 +201,7 @@ impl<'a, 'p> Meaning<'a, 'p> {
             cold_records,
             active: RefCell::new(BTreeSet::new()),
             stores: RefCell::new(HashMap::new()),
+            shapes: RefCell::new(HashMap::new()),
             fuel: Cell::new(FUEL),
         }
     }
@@ -304,7 +334,7 @@ impl<'a, 'p> Meaning<'a, 'p> {
     /// Every value a name can hold where `frame` reads it.
     fn name(&self, frame: &Frame, name: &str) -> Vec<Abs> {
         if let Some(given) = frame.args.as_ref().and_then(|a| a.get(name)) {
-            return given.clone();
+            return self.given(given);
         }
         let project = self.analysis.project;
         let mut scope = frame.scope;
@@ -337,7 +367,7 @@ impl<'a, 'p> Meaning<'a, 'p> {
                     // `n = n + 1`: a name that feeds itself can be anything.
                     return vec![Abs::Unknown];
                 }
-                let failing = failing_handlers(&project.scope(frame.file, scope).flow);
+                let failing = self.shape(frame.file, scope).failing.clone();
                 let mut values: Vec<Abs> = project
                     .bindings_of(frame.file, scope, name)
                     .iter()
@@ -520,26 +550,42 @@ impl<'a, 'p> Meaning<'a, 'p> {
         if project.bindings_of(frame.file, frame.scope, name).len() != 1 {
             return None;
         }
-        let flow = &project.scope(frame.file, frame.scope).flow;
-        let mut found = None;
+        let shape = self.shape(frame.file, frame.scope);
+        shape.stores.iter().find_map(|(target, key, value)| {
+            if !same_object(value, name) || !self.is_environ(frame, target) {
+                return None;
+            }
+            match self.eval(frame, key).as_slice() {
+                [Abs::Str(k)] => Some(k.clone()),
+                _ => None,
+            }
+        })
+    }
+
+    /// What the interpreter needs of a scope's flow, walked once: its subscript stores and
+    /// the `except` handlers that re-raise.
+    fn shape(&self, file: FileIdx, scope: ScopeIdx) -> Rc<Shape<'p>> {
+        if let Some(shape) = self.shapes.borrow().get(&(file, scope)) {
+            return shape.clone();
+        }
+        let flow = &self.analysis.project.scope(file, scope).flow;
+        let mut stores = Vec::new();
         walk_steps(flow, &mut |step| {
-            if let Step::Store { target, key, value } = step
-                && found.is_none()
-                && same_object(value, name)
-                && self.is_environ(frame, target)
-                && let [Abs::Str(k)] = self.eval(frame, key).as_slice()
-            {
-                found = Some(k.clone());
+            if let Step::Store { target, key, value } = step {
+                stores.push((target, key, value));
             }
         });
-        found
+        let shape = Rc::new(Shape {
+            stores,
+            failing: failing_handlers(flow),
+        });
+        self.shapes
+            .borrow_mut()
+            .insert((file, scope), shape.clone());
+        shape
     }
 
     fn call(&self, frame: &Frame, callee: &Expr, args: &[Expr]) -> Vec<Abs> {
-        // A NamedTuple or dataclass built from values holds them as its fields.
-        if let Some(class) = record_class(self.analysis, frame.file, frame.scope, callee) {
-            return vec![self.construct(frame, class, args)];
-        }
         // Methods of the values this interpreter models (`text.splitlines()`).
         if let Expr::Attr(object, method) = callee {
             let receivers = self.eval(frame, object);
@@ -554,6 +600,22 @@ impl<'a, 'p> Meaning<'a, 'p> {
             .analysis
             .evaluator
             .call_targets(frame.file, frame.scope, callee);
+        // A NamedTuple or dataclass (no `__init__` of its own, so no target) built from
+        // values holds them as its fields.
+        let builds = targets.is_empty()
+            || targets.iter().any(|t| {
+                matches!(
+                    t,
+                    Target::Func {
+                        instantiates: true,
+                        ..
+                    }
+                )
+            });
+        if builds && let Some(class) = record_class(self.analysis, frame.file, frame.scope, callee)
+        {
+            return vec![self.construct(frame, class, args)];
+        }
         if targets.is_empty() {
             return vec![Abs::Unknown];
         }
@@ -765,7 +827,7 @@ impl<'a, 'p> Meaning<'a, 'p> {
             scope: getter,
             args: Some(Rc::new(HashMap::from([(
                 receiver.name.clone(),
-                vec![object.clone()],
+                Given::now(vec![object.clone()]),
             )]))),
             depth: frame.depth + 1,
         };
@@ -798,7 +860,7 @@ impl<'a, 'p> Meaning<'a, 'p> {
                 .iter()
                 .any(|&i| facts.bindings[i].value == Expr::Int(0));
             let record = if counts { Abs::Num(0, 1) } else { Abs::Cold };
-            given.insert(counter.clone(), vec![record]);
+            given.insert(counter.clone(), Given::now(vec![record]));
         }
         let inner = Frame {
             file: info.file,
@@ -816,18 +878,34 @@ impl<'a, 'p> Meaning<'a, 'p> {
             .collect()
     }
 
-    /// The abstract value of each parameter of `func` for this call; `None` when the call
-    /// spreads arguments (`*args`) so positions are unknown.
+    /// What a parameter was given, evaluated the first time it is read (a helper that never
+    /// reads an argument never pays for it).
+    fn given(&self, given: &Given) -> Vec<Abs> {
+        if let Some(values) = given.values.borrow().as_ref() {
+            return values.clone();
+        }
+        // Reading it again while it is being evaluated (a cycle) is unknown.
+        *given.values.borrow_mut() = Some(vec![Abs::Unknown]);
+        let values = match &given.later {
+            Some((frame, expr)) => self.eval(frame, expr),
+            None => vec![Abs::Unknown],
+        };
+        *given.values.borrow_mut() = Some(values.clone());
+        values
+    }
+
+    /// What each parameter of `func` is given by this call; `None` when the call spreads
+    /// arguments (`*args`) so positions are unknown.
     pub fn bind_arguments(
         &self,
         frame: &Frame,
         func: FuncId,
         offset: usize,
         args: &[Expr],
-    ) -> Option<HashMap<String, Vec<Abs>>> {
+    ) -> Option<HashMap<String, Rc<Given>>> {
         let facts = self.analysis.project.func_scope(func);
         let info = &self.analysis.project.funcs[func];
-        let mut given: HashMap<String, Vec<Abs>> = HashMap::new();
+        let mut given: HashMap<String, Rc<Given>> = HashMap::new();
         // `Class.method(...)` on a classmethod passes `cls` implicitly.
         let classmethod = facts
             .decorators
@@ -838,12 +916,12 @@ impl<'a, 'p> Meaning<'a, 'p> {
         for arg in args {
             match arg {
                 Expr::Keyword(name, value) => {
-                    given.insert(name.clone(), self.eval(frame, value));
+                    given.insert(name.clone(), Given::later(frame, value));
                 }
                 Expr::Element(_) => return None,
                 value => {
                     let param = facts.params.get(position)?;
-                    given.insert(param.name.clone(), self.eval(frame, value));
+                    given.insert(param.name.clone(), Given::later(frame, value));
                     position += 1;
                 }
             }
@@ -859,8 +937,8 @@ impl<'a, 'p> Meaning<'a, 'p> {
                 continue;
             }
             let value = match &param.default {
-                Some(default) => self.eval(&parent, default),
-                None => vec![Abs::Unknown],
+                Some(default) => Given::later(&parent, default),
+                None => Given::now(vec![Abs::Unknown]),
             };
             given.insert(param.name.clone(), value);
         }
