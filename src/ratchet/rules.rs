@@ -71,7 +71,7 @@ pub const RULES: &[RuleDoc] = &[
     rule!(
         "DG017",
         "tier-helper-removed",
-        "a tier function in generic.py no longer calls an assertion helper (assert_upgraded, assert_healthy, ...)",
+        "a tier no longer calls an assertion helper (assert_upgraded, assert_healthy, ...); a tier is any function or method of the harness that is not a collected test and calls an assert_* helper, whatever its name or file (perform_upgrade, run_lifecycle_tier, Run.tier_upgrade)",
         "The tiers' generic assertions are what makes a shared deploy a real test of each tier.",
         "    def perform_upgrade(ctx):\n        chaos_redeploy(ctx)\n  -     assert_upgraded(ctx)              # DG017"
     ),

@@ -182,7 +182,15 @@ pub fn ratchet(
     let (head_tests, head_candidates) = tests_of(&head, &paths, &head_config, &mut findings)?;
     let fixtures = fixture_cases(&head, &head_files, &paths)?;
     findings.extend(compare(&base_tests, &head_tests, &fixtures));
-    findings.extend(suite::helpers_removed(&base_candidates, &head_candidates));
+    let is_test = |c: &Candidate| {
+        base_config.collects_file(&c.case.file)
+            && base_config.collects_function(&c.case.name, c.in_unittest_class)
+    };
+    findings.extend(suite::helpers_removed(
+        &base_candidates,
+        &head_candidates,
+        &is_test,
+    ));
     for path in paths.iter().filter(|p| p.ends_with(".py")) {
         if let (Some(old), Some(new)) = (base.read(path)?, head.read(path)?)
             && within_limit(&old)

@@ -50,16 +50,19 @@ pub fn stages_removed(file: &str, base: &[u8], head: &[u8]) -> Vec<RatchetFindin
         .collect()
 }
 
-/// Tier functions (`perform_*` in a `generic.py`) that call fewer assertion helpers.
-pub fn helpers_removed(base: &[Candidate], head: &[Candidate]) -> Vec<RatchetFinding> {
+/// Tier functions that call fewer assertion helpers. A tier is any function or method of
+/// the harness, whatever its name or file (`perform_upgrade`, `run_lifecycle_tier`,
+/// `Run.tier_upgrade`), that is not a collected test (tests have DG010) and calls an
+/// `assert_*` helper.
+pub fn helpers_removed(
+    base: &[Candidate],
+    head: &[Candidate],
+    is_test: &dyn Fn(&Candidate) -> bool,
+) -> Vec<RatchetFinding> {
     let tiers = |candidates: &[Candidate]| -> BTreeMap<String, (String, usize, Vec<String>)> {
         candidates
             .iter()
-            .filter(|c| {
-                c.case.file.ends_with("generic.py")
-                    && c.classes.is_empty()
-                    && c.case.name.starts_with("perform_")
-            })
+            .filter(|c| !is_test(c))
             .map(|c| {
                 let helpers = c
                     .case
@@ -73,17 +76,28 @@ pub fn helpers_removed(base: &[Candidate], head: &[Candidate]) -> Vec<RatchetFin
                         }
                     })
                     .collect();
+                let name = c
+                    .classes
+                    .iter()
+                    .chain(std::iter::once(&c.case.name))
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(".");
                 (
-                    c.case.name.clone(),
+                    format!("{}::{name}", c.case.file),
                     (c.case.file.clone(), c.case.line, helpers),
                 )
             })
+            .filter(
+                |(_, (_, _, helpers)): &(String, (String, usize, Vec<String>))| !helpers.is_empty(),
+            )
             .collect()
     };
     let (old, new) = (tiers(base), tiers(head));
     let mut findings = Vec::new();
-    for (name, (file, line, helpers)) in &old {
-        let (head_loc, mut remaining) = match new.get(name) {
+    for (id, (file, line, helpers)) in &old {
+        let name = id.rsplit("::").next().unwrap_or(id);
+        let (head_loc, mut remaining) = match new.get(id) {
             Some((f, l, h)) => (
                 Some(Loc {
                     file: f.clone(),
@@ -103,7 +117,7 @@ pub fn helpers_removed(base: &[Candidate], head: &[Candidate]) -> Vec<RatchetFin
                     message: format!(
                         "tier function `{name}` no longer calls the assertion helper `{helper}`"
                     ),
-                    test: format!("{file}::{name}"),
+                    test: id.clone(),
                     base: Some(Loc {
                         file: file.clone(),
                         line: *line,
@@ -139,9 +153,30 @@ mod tests {
         let head = "def perform_upgrade(ctx):\n    chaos_redeploy(ctx)\n    assert_healthy(ctx)\n";
         let b = extract("harness/generic.py", base.as_bytes()).unwrap();
         let h = extract("harness/generic.py", head.as_bytes()).unwrap();
-        let found = helpers_removed(&b, &h);
+        let found = helpers_removed(&b, &h, &|_| false);
         assert_eq!(found.len(), 1);
         assert!(found[0].message.contains("assert_upgraded"));
-        assert!(helpers_removed(&b, &b).is_empty());
+        assert!(helpers_removed(&b, &b, &|_| false).is_empty());
+    }
+
+    #[test]
+    fn a_tier_is_known_by_what_it_calls_not_by_its_name() {
+        // The status document's tiers are `run_lifecycle_tier` and its siblings, and a
+        // class-based harness has `Run.tier_upgrade`: neither is `perform_*` in generic.py.
+        let base = "def run_lifecycle_tier(ctx, stage):\n    if stage == 'upgrade':\n        assert_upgraded(ctx)\n    assert_healthy(ctx)\n\nclass Run:\n    def tier_upgrade(self):\n        assert_upgraded(self.app)\n";
+        let head = "def run_lifecycle_tier(ctx, stage):\n    assert_healthy(ctx)\n\nclass Run:\n    def tier_upgrade(self):\n        pass\n";
+        let b = extract("runner/run_recipe_ci.py", base.as_bytes()).unwrap();
+        let h = extract("runner/run_recipe_ci.py", head.as_bytes()).unwrap();
+        let found = helpers_removed(&b, &h, &|_| false);
+        let tests: Vec<&str> = found.iter().map(|f| f.test.as_str()).collect();
+        assert_eq!(
+            tests,
+            [
+                "runner/run_recipe_ci.py::Run.tier_upgrade",
+                "runner/run_recipe_ci.py::run_lifecycle_tier"
+            ]
+        );
+        // A collected test losing a helper call is DG010's business, not DG017's.
+        assert!(helpers_removed(&b, &h, &|_| true).is_empty());
     }
 }
