@@ -1105,7 +1105,8 @@ impl<'p> Evaluator<'p> {
                 });
             }
             Val::Class(class) => {
-                for name in ["__new__", "__init__"] {
+                // A dataclass's generated `__init__` calls `__post_init__`.
+                for name in ["__new__", "__init__", "__post_init__"] {
                     for init in self.class_attr(*class, name, true) {
                         if let Val::Bound(func) | Val::Func(func) = init {
                             targets.insert(Target::Func {
