@@ -104,6 +104,13 @@ const TRANSPARENT_WRAPPERS: &[&str] = &[
 ];
 /// Library functions known not to call the functions passed to them.
 pub const NON_CALLING: &[&str] = &[
+    // Containers built from functions hold them (`dict(deploy=deploy_app)`); `iter(f, end)`
+    // and `sorted(key=f)` do call theirs, so they are not here.
+    "dict",
+    "list",
+    "tuple",
+    "set",
+    "frozenset",
     "print",
     "repr",
     "str",
@@ -1017,16 +1024,22 @@ impl<'p> Evaluator<'p> {
                         } else {
                             values.extend(wrapped);
                         }
+                    } else if name == "dict" {
+                        // `dict(mapping, key=f)`: the mapping's items, and each keyword's
+                        // value held in the dict (a container, not a call of `f`).
+                        for arg in args {
+                            match arg {
+                                Expr::Keyword(_, value) => values.extend(
+                                    self.eval(file, scope, value)
+                                        .into_iter()
+                                        .map(|v| Val::Held(Box::new(v))),
+                                ),
+                                positional => values.extend(self.eval(file, scope, positional)),
+                            }
+                        }
                     } else if matches!(
                         name,
-                        "list"
-                            | "tuple"
-                            | "set"
-                            | "frozenset"
-                            | "sorted"
-                            | "reversed"
-                            | "iter"
-                            | "dict"
+                        "list" | "tuple" | "set" | "frozenset" | "sorted" | "reversed" | "iter"
                     ) {
                         values.extend(first_arg());
                     } else if name == "next" {
