@@ -1,8 +1,7 @@
 //! What a command found, as plain data: findings plus the inventory a reviewer pastes into a
 //! review. Renderers (`crate::render`) turn it into text, JSON or a graph format.
 
-use crate::checks::analysis::functions_matching;
-use crate::checks::budget::Budget;
+use crate::checks::budget::Cost;
 use crate::checks::must_precede::{MustPrecede, Requirement};
 use crate::checks::{Analysis, Finding, SiteClass};
 use crate::policy::Origin;
@@ -109,18 +108,12 @@ pub fn site_rows(analysis: &Analysis, sites: &[crate::checks::DeploySite]) -> Ve
 
 fn budget_row(analysis: &Analysis) -> Option<BudgetRow> {
     let &entry = analysis.entry.first()?;
-    let budget = Budget::new(analysis);
-    let tiers = analysis
-        .policy
-        .budget
+    let budget = analysis.budget();
+    let tiers = budget
         .tiers
         .iter()
-        .map(|(name, pattern)| {
-            let funcs = functions_matching(analysis.project, pattern);
-            let cost = funcs
-                .iter()
-                .map(|&f| budget.of(f).to_string())
-                .collect::<Vec<_>>();
+        .map(|(name, costs)| {
+            let cost = costs.iter().map(Cost::to_string).collect::<Vec<_>>();
             (
                 name.clone(),
                 if cost.is_empty() {
@@ -133,7 +126,7 @@ fn budget_row(analysis: &Analysis) -> Option<BudgetRow> {
         .collect();
     Some(BudgetRow {
         entry: analysis.name(entry).to_string(),
-        found: budget.of(entry).to_string(),
+        found: budget.entries[0].to_string(),
         expected: analysis.budget_limit().to_string(),
         guard: crate::checks::guard::expected_formula(analysis),
         tiers,

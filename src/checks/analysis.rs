@@ -55,6 +55,8 @@ pub struct Analysis<'p> {
     files_in_reach: std::cell::OnceCell<BTreeSet<FileIdx>>,
     /// The DG4.1 guard of each entry, read once for DG005 and the summary.
     guards: std::cell::OnceCell<Vec<Option<super::guard::Guard>>>,
+    /// The static budget, computed once for DG004, DG005 and the summary.
+    budget: std::cell::OnceCell<super::budget::BudgetFacts>,
 }
 
 impl<'p> Analysis<'p> {
@@ -91,6 +93,7 @@ impl<'p> Analysis<'p> {
             counter_sites: Vec::new(),
             files_in_reach: std::cell::OnceCell::new(),
             guards: std::cell::OnceCell::new(),
+            budget: std::cell::OnceCell::new(),
         };
         analysis.classify_sites();
         analysis
@@ -328,6 +331,12 @@ impl<'p> Analysis<'p> {
             }
         }
         nodes
+    }
+
+    /// What the budget analysis found (computed on first use).
+    pub fn budget(&self) -> &super::budget::BudgetFacts {
+        self.budget
+            .get_or_init(|| super::budget::BudgetFacts::new(self))
     }
 
     /// The DG4.1 guard of the `index`-th entry (`None` when the policy asks for no guard).

@@ -224,6 +224,42 @@ enum Mode {
     Warm,
 }
 
+/// What the budget analysis found, computed once per run and read by DG004, DG005 and the
+/// summary.
+pub struct BudgetFacts {
+    /// The worst cost of one call of each entry, in `Analysis::entry` order.
+    pub entries: Vec<Cost>,
+    /// Each policy tier's name and the cost of each function it names.
+    pub tiers: Vec<(String, Vec<Cost>)>,
+    /// See `Budget::cold_sources`.
+    pub cold_sources: HashMap<usize, Option<Vec<String>>>,
+    /// See `Budget::cold_records`.
+    pub cold_records: BTreeSet<(super::record::Owner, String)>,
+}
+
+impl BudgetFacts {
+    pub fn new(analysis: &Analysis) -> BudgetFacts {
+        let budget = Budget::new(analysis);
+        let entries = analysis.entry.iter().map(|&e| budget.of(e)).collect();
+        let tiers = analysis
+            .policy
+            .budget
+            .tiers
+            .iter()
+            .map(|(name, pattern)| {
+                let funcs = super::analysis::functions_matching(analysis.project, pattern);
+                (name.clone(), funcs.iter().map(|&f| budget.of(f)).collect())
+            })
+            .collect();
+        BudgetFacts {
+            entries,
+            tiers,
+            cold_sources: budget.cold_sources(),
+            cold_records: budget.cold_records(),
+        }
+    }
+}
+
 pub struct Budget<'a, 'p> {
     analysis: &'a Analysis<'p>,
     /// Outgoing edges by (node, call site).

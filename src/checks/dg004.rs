@@ -1,6 +1,6 @@
 //! DG004: one run can deploy more than the policy's budget (`1 + N_cold_deps`).
 
-use super::budget::{Budget, Cost};
+use super::budget::Cost;
 use super::{Analysis, Check, Finding, Hop, Severity};
 use crate::project::Site;
 
@@ -48,14 +48,12 @@ Fix
 
 fn run(analysis: &Analysis) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let budget = Budget::new(analysis);
     let limit = analysis.budget_limit();
-    for &entry in &analysis.entry {
-        let cost = budget.of(entry);
+    for (&entry, cost) in analysis.entry.iter().zip(&analysis.budget().entries) {
         if cost.within(&limit) {
             continue;
         }
-        findings.push(finding(analysis, entry, &cost, &limit));
+        findings.push(finding(analysis, entry, cost, &limit));
     }
     findings
 }

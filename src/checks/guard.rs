@@ -11,7 +11,6 @@ use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use super::Analysis;
-use super::budget::Budget;
 use super::meaning::{Abs, Frame, Meaning, formula, show_set, walk_steps};
 use crate::facts::{Block, Expr, Step, TextRange};
 use crate::project::{FuncId, Site, Target};
@@ -44,8 +43,12 @@ pub fn expected_formula(analysis: &Analysis) -> Option<String> {
 /// Reads the guard of `entry`; `None` when the policy names no guard.
 pub fn inspect(analysis: &Analysis, entry: usize) -> Option<Guard> {
     let policy = analysis.policy.guard.as_ref()?;
-    let budget = Budget::new(analysis);
-    let meaning = Meaning::new(analysis, budget.cold_sources(), budget.cold_records());
+    let budget = analysis.budget();
+    let meaning = Meaning::new(
+        analysis,
+        budget.cold_sources.clone(),
+        budget.cold_records.clone(),
+    );
     let reader = Reader {
         analysis,
         meaning: &meaning,
