@@ -269,20 +269,21 @@ impl<'a, 'p> Meaning<'a, 'p> {
                     })
                     .collect(),
             )],
-            Expr::Subscript(object, key) if matches!(key.as_ref(), Expr::Int(_)) => {
-                let Expr::Int(index) = key.as_ref() else {
-                    unreachable!()
+            // `pair[0]`, and `a, b = pair` (which the facts keep as `pair[0]`, `pair[1]`).
+            Expr::Subscript(object, key) => {
+                let index = match key.as_ref() {
+                    Expr::Int(i) => usize::try_from(*i).ok(),
+                    _ => None,
                 };
                 self.eval(frame, object)
                     .into_iter()
-                    .flat_map(|v| match v {
-                        Abs::Tuple(items) if *index >= 0 => {
-                            vec![items.get(*index as usize).cloned().unwrap_or(Abs::Unknown)]
+                    .flat_map(|v| match (v, index) {
+                        (Abs::Tuple(items), Some(i)) => {
+                            vec![items.get(i).cloned().unwrap_or(Abs::Unknown)]
                         }
-                        Abs::Object(_, items) if *index >= 0 => items
-                            .get(*index as usize)
-                            .cloned()
-                            .unwrap_or_else(|| vec![Abs::Unknown]),
+                        (Abs::Object(_, items), Some(i)) => {
+                            items.get(i).cloned().unwrap_or_else(|| vec![Abs::Unknown])
+                        }
                         _ => vec![Abs::Unknown],
                     })
                     .collect()
