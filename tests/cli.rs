@@ -421,6 +421,29 @@ fn paths_shows_the_witness_chain() {
 }
 
 #[test]
+fn paths_from_the_sink_reaches_it_in_zero_hops_and_a_bad_to_says_what_to_give() {
+    // The sink is its own target: "no path" from deploy_app to deploy_app was false.
+    deployguard()
+        .args(["paths", "--from", "lifecycle.deploy_app"])
+        .arg(emulation())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "harness.lifecycle.deploy_app -> harness.lifecycle.deploy_app (0 hops)",
+        ))
+        .stdout(predicate::str::contains("harness.lifecycle.deploy_app: no path").not());
+    deployguard()
+        .args(["paths", "--from", "perform_backup", "--to", "nothing_here"])
+        .arg(emulation())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--to `nothing_here` matches no function",
+        ))
+        .stderr(predicate::str::contains("deployguard graph"));
+}
+
+#[test]
 fn paths_no_path_is_not_proven_when_a_guarded_file_does_not_parse() {
     let dir = tiny_tree("    return app");
     write(dir.path(), "extra.py", "def f(:\n    deploy('x')\n");

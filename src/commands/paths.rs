@@ -71,8 +71,8 @@ pub fn run(common: &Common, from: &str, to: Option<&str>) -> Result<Outcome, Com
             let found = functions_matching(&loaded.project, &pattern(to, "--to")?);
             if found.is_empty() {
                 return Err(CommandError::Usage {
-                    message: format!("--to `{to}` matches no function"),
-                    help: String::new(),
+                    message: format!("--to `{to}` matches no function under {}", common.root.display()),
+                    help: "give a function name or dotted suffix, e.g. `deploy_app` or `lifecycle.deploy_app`; `deployguard graph` lists every function".into(),
                 });
             }
             found.into_iter().collect()
@@ -92,7 +92,13 @@ pub fn run(common: &Common, from: &str, to: Option<&str>) -> Result<Outcome, Com
         let end = path
             .as_ref()
             .and_then(|p| p.last())
-            .map(|&i| analysis.name(analysis.graph.edges[i].to).to_string());
+            .map(|&i| analysis.name(analysis.graph.edges[i].to).to_string())
+            // The source is a target itself: reached in zero hops, not "no path".
+            .or_else(|| {
+                targets
+                    .contains(&source)
+                    .then(|| analysis.name(source).to_string())
+            });
         paths.push((analysis.name(source).to_string(), end, hops));
     }
     let stdout = match common.format {
