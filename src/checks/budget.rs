@@ -1232,12 +1232,9 @@ fn net_max(block: &Block, weight: &dyn Fn(&Step) -> (i64, bool)) -> i64 {
 }
 
 fn walk_calls(block: &Block, visit: &mut dyn FnMut(usize)) {
-    for step in block {
+    super::meaning::walk_steps(block, &mut |step| {
         if let Step::Call(i) = step {
             visit(*i);
         }
-        for nested in step.blocks() {
-            walk_calls(nested, visit);
-        }
-    }
+    });
 }

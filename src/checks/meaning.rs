@@ -14,9 +14,22 @@ use std::fmt;
 use std::rc::Rc;
 
 use super::Analysis;
-use super::record::Owner;
+use super::record::{FieldDefault, Owner, field_default};
 use crate::facts::{Expr, ScopeIdx, ScopeKind, Step, TextRange};
 use crate::project::{ClassId, FileIdx, FuncId, Target, Val};
+
+/// Library functions whose result names the same file as their argument.
+const PATH_KEEPING: &[&str] = &[
+    "str",
+    "os.fspath",
+    "os.path.abspath",
+    "os.path.realpath",
+    "os.path.normpath",
+    "os.path.expanduser",
+    "pathlib.Path",
+    "pathlib.PurePath",
+    "pathlib.PosixPath",
+];
 
 /// More values than this for one expression are folded into `Unknown`.
 const MAX_VALUES: usize = 12;
@@ -553,7 +566,7 @@ impl<'a, 'p> Meaning<'a, 'p> {
         }
         let shape = self.shape(frame.file, frame.scope);
         shape.stores.iter().find_map(|(target, key, value)| {
-            if !same_object(value, name) || !self.is_environ(frame, target) {
+            if !self.same_object(frame, value, name) || !self.is_environ(frame, target) {
                 return None;
             }
             match self.eval(frame, key).as_slice() {
@@ -584,6 +597,27 @@ impl<'a, 'p> Meaning<'a, 'p> {
             .borrow_mut()
             .insert((file, scope), shape.clone());
         shape
+    }
+
+    /// `name`, `str(name)`, `os.fspath(name)` or `Path(name)`: the same file as `name` (the
+    /// library's functions, by what the callee resolves to).
+    fn same_object(&self, frame: &Frame, value: &Expr, name: &str) -> bool {
+        match value {
+            Expr::Name(n) => n == name,
+            Expr::Call(callee, args) if args.len() == 1 => {
+                let targets = self
+                    .analysis
+                    .evaluator
+                    .call_targets(frame.file, frame.scope, callee);
+                !targets.is_empty()
+                    && targets.iter().all(|t| {
+                        matches!(t, Target::External(n) if PATH_KEEPING
+                            .contains(&n.trim_start_matches("<builtin>.")))
+                    })
+                    && self.same_object(frame, &args[0], name)
+            }
+            _ => false,
+        }
     }
 
     fn call(&self, frame: &Frame, callee: &Expr, args: &[Expr]) -> Vec<Abs> {
@@ -682,21 +716,11 @@ impl<'a, 'p> Meaning<'a, 'p> {
 
     /// A dataclass field's default: `field(default_factory=list)` is an empty list.
     fn default(&self, frame: &Frame, value: &Expr) -> Vec<Abs> {
-        if let Expr::Call(callee, args) = value
-            && callee.final_name() == Some("field")
-        {
-            return match args.as_slice() {
-                [Expr::Keyword(k, factory)] if k == "default_factory" => {
-                    match factory.final_name() {
-                        Some("list" | "dict" | "set" | "tuple") => vec![Abs::Empty],
-                        _ => vec![Abs::Unknown],
-                    }
-                }
-                [Expr::Keyword(k, default)] if k == "default" => self.eval(frame, default),
-                _ => vec![Abs::Unknown],
-            };
+        match field_default(self.analysis, frame.file, frame.scope, value) {
+            FieldDefault::Empty => vec![Abs::Empty],
+            FieldDefault::Value(value) => self.eval(frame, value),
+            FieldDefault::Unknown => vec![Abs::Unknown],
         }
-        self.eval(frame, value)
     }
 
     /// `module.NAME` (what the module binds) and `self.name` on an instance of a project
@@ -977,8 +1001,9 @@ impl<'a, 'p> Meaning<'a, 'p> {
                 }
                 values
             }
-            "str" | "os.fspath" | "os.path.abspath" | "os.path.realpath" | "os.path.normpath"
-            | "os.path.expanduser" => keep_path(first(), |p| p),
+            name if PATH_KEEPING.contains(&name) && !name.starts_with("pathlib") => {
+                keep_path(first(), |p| p)
+            }
             "pathlib.Path" | "pathlib.PurePath" | "pathlib.PosixPath" | "open" | "io.open"
             | "codecs.open" => keep_path(first(), |p| Abs::File(Box::new(p))),
             "len" => first()
@@ -1114,18 +1139,6 @@ fn keeps_non_empty_lines(filter: &Expr) -> bool {
         Expr::Name(_) => true,
         Expr::Call(callee, args) if args.is_empty() => {
             matches!(callee.as_ref(), Expr::Attr(object, m) if matches!(m.as_str(), "strip" | "rstrip") && matches!(object.as_ref(), Expr::Name(_)))
-        }
-        _ => false,
-    }
-}
-
-/// `name`, `str(name)`, `os.fspath(name)` or `Path(name)`: the same file as `name`.
-fn same_object(value: &Expr, name: &str) -> bool {
-    match value {
-        Expr::Name(n) => n == name,
-        Expr::Call(callee, args) if args.len() == 1 => {
-            matches!(callee.final_name(), Some("str" | "fspath" | "Path"))
-                && same_object(&args[0], name)
         }
         _ => false,
     }

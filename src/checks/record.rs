@@ -164,7 +164,13 @@ pub fn is_fresh(
     let default_empty = project
         .bindings_of(class.file, class.scope, &place.attr)
         .iter()
-        .all(|&i| is_empty_default(&facts.bindings[i].value));
+        .all(|&i| {
+            let value = &facts.bindings[i].value;
+            matches!(
+                field_default(analysis, class.file, class.scope, value),
+                FieldDefault::Empty
+            )
+        });
     let is_field = facts.fields.contains(&place.attr);
     let mut stored = false;
     for (file, source) in project.files.iter().enumerate() {
@@ -210,16 +216,44 @@ pub fn is_fresh(
     }
 }
 
-/// `field(default_factory=list)` or `[]`.
-fn is_empty_default(value: &Expr) -> bool {
+/// A dataclass field's default, by what the call means (a local `field` or `list` is not the
+/// library's): `[]` and `field(default_factory=list)` are an empty collection, and
+/// `field(default=v)` is `v`.
+pub enum FieldDefault<'e> {
+    Empty,
+    Value(&'e Expr),
+    Unknown,
+}
+
+pub fn field_default<'e>(
+    analysis: &Analysis,
+    file: FileIdx,
+    scope: usize,
+    value: &'e Expr,
+) -> FieldDefault<'e> {
+    let is_external = |callee: &Expr, names: &[&str]| {
+        let targets = analysis.evaluator.call_targets(file, scope, callee);
+        !targets.is_empty()
+            && targets.iter().all(|t| {
+                matches!(t, crate::project::Target::External(n)
+                    if names.contains(&n.trim_start_matches("<builtin>.")))
+            })
+    };
     match value {
-        Expr::Container(items) => items.is_empty(),
-        Expr::Call(callee, args) if callee.final_name() == Some("field") => matches!(
-            args.as_slice(),
-            [Expr::Keyword(k, factory)] if k == "default_factory"
-                && matches!(factory.final_name(), Some("list" | "dict" | "set"))
-        ),
-        _ => false,
+        Expr::Container(items) if items.is_empty() => FieldDefault::Empty,
+        Expr::Call(callee, args) if is_external(callee, &["dataclasses.field"]) => {
+            match args.as_slice() {
+                [Expr::Keyword(k, factory)]
+                    if k == "default_factory"
+                        && is_external(factory, &["list", "dict", "set", "tuple"]) =>
+                {
+                    FieldDefault::Empty
+                }
+                [Expr::Keyword(k, default)] if k == "default" => FieldDefault::Value(default),
+                _ => FieldDefault::Unknown,
+            }
+        }
+        value => FieldDefault::Value(value),
     }
 }
 
