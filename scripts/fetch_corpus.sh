@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Download a large real Python tree (the Django source distribution) from PyPI,
-# without installing it, and unpack it into target/corpus/django.
+# without installing it, and unpack it into target/corpus/django; copy the local Python's
+# unittest/mock.py into target/corpus/mock.
 # Idempotent: does nothing when target/corpus/django is already there.
 # Needs only python3 with pip (and network access to PyPI).
 set -euo pipefail
@@ -11,6 +12,14 @@ CORPUS="$REPO_ROOT/target/corpus"
 DEST="$CORPUS/django"
 DL="$CORPUS/dl"
 PYTHON="${PYTHON:-python3}"
+
+# unittest/mock.py of the local Python: one file that once made value flow run away.
+MOCK="$CORPUS/mock/mock.py"
+if [ ! -f "$MOCK" ]; then
+    mkdir -p "$CORPUS/mock"
+    cp "$("$PYTHON" -c 'import unittest.mock as m; print(m.__file__)')" "$MOCK"
+    echo "fetch_corpus: copied unittest/mock.py into $MOCK"
+fi
 
 if [ -f "$DEST/django/__init__.py" ]; then
     echo "fetch_corpus: $DEST already present (delete it to re-fetch)"

@@ -40,14 +40,26 @@ fn run(analysis: &Analysis) -> Vec<Finding> {
         DynamicPolicy::Warn => Severity::Warning,
     };
     if analysis.graph.unsettled {
+        let changing = &analysis.graph.unsettled_in;
+        let mut names: Vec<&str> = changing.iter().take(3).map(|&n| analysis.name(n)).collect();
+        if changing.len() > 3 {
+            names.push("...");
+        }
+        let where_ = if names.is_empty() {
+            String::new()
+        } else {
+            format!(" (still changing: calls in `{}`)", names.join("`, `"))
+        };
         findings.push(Finding {
             code: CHECK.code,
             severity,
-            message: "value flow did not settle within deployguard's round limit: calls through parameters may be incomplete, so nothing is proven".into(),
-            site: None,
-            label: String::new(),
+            message: format!(
+                "value flow did not settle within deployguard's work budget{where_}: calls through parameters may be incomplete, so nothing is proven"
+            ),
+            site: changing.first().map(|&n| analysis.definition_site(n)),
+            label: "value flow still changing here".into(),
             witness: Vec::new(),
-            help: Some("report this tree to the deployguard maintainers; it needs a higher round limit".into()),
+            help: Some("report this tree to the deployguard maintainers; it needs a larger work budget".into()),
         });
     }
     let sources: Vec<usize> = analysis

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
-pub use graph::{CallGraph, Edge, EdgeKind, Site};
+pub use graph::{CallGraph, Edge, EdgeKind, Limits, Site};
 pub use values::{Evaluator, Target, Val, ValSet};
 
 use crate::discover::SourceFile;

@@ -164,55 +164,137 @@ pub struct Closure {
 
 type NameKey = (CtxId, FileIdx, ScopeIdx, String);
 
-/// A memo whose entries only grow, recomputed once per round: a lookup that meets itself
-/// (a cycle) gets what is known so far, and the next round sees the grown value, so rounds
-/// converge on the least fixed point.
+/// A node of the dependency graph: a memo entry, the values passed to one parameter, the
+/// stores into one attribute, or a reader from outside (a scope whose calls the call graph
+/// resolves).
+pub type Node = u32;
+
+/// Who read what. When a node's value grows, the nodes that read it, and the nodes that read
+/// those, are stale and recomputed in the next round; nothing else is. Each round is then a
+/// worklist over what changed, not a re-evaluation of the whole project.
+#[derive(Default)]
+struct Deps {
+    /// Per node, the nodes that read it (possibly repeated).
+    readers: RefCell<Vec<Vec<Node>>>,
+    /// The node being computed now: what it reads are its inputs.
+    reader: Cell<Option<Node>>,
+    /// Nodes whose value grew this round.
+    grown: RefCell<Vec<Node>>,
+    /// Nodes computed so far: the work budget counts these.
+    work: Cell<u64>,
+}
+
+impl Deps {
+    fn node(&self) -> Node {
+        let mut readers = self.readers.borrow_mut();
+        readers.push(Vec::new());
+        Node::try_from(readers.len() - 1).unwrap_or(Node::MAX)
+    }
+
+    /// The current node reads `node`.
+    fn read(&self, node: Node) {
+        // A node that reads itself (a cycle met while computing it) is stale when it grows.
+        let Some(reader) = self.reader.get() else {
+            return;
+        };
+        if let Some(list) = self.readers.borrow_mut().get_mut(node as usize)
+            && list.last() != Some(&reader)
+        {
+            list.push(reader);
+        }
+    }
+
+    /// Runs `compute` as the computation of `node`.
+    fn computing<T>(&self, node: Node, compute: impl FnOnce() -> T) -> T {
+        self.work.set(self.work.get() + 1);
+        let saved = self.reader.replace(Some(node));
+        let result = compute();
+        self.reader.set(saved);
+        result
+    }
+
+    fn grew(&self, node: Node) {
+        self.grown.borrow_mut().push(node);
+    }
+
+    /// Ends a round: every node that read a grown node, directly or through others.
+    fn stale(&self) -> HashSet<Node> {
+        let readers = self.readers.borrow();
+        let mut stale = HashSet::new();
+        let mut stack: Vec<Node> = self.grown.borrow_mut().drain(..).collect();
+        while let Some(node) = stack.pop() {
+            for &reader in readers.get(node as usize).map_or(&[][..], Vec::as_slice) {
+                if stale.insert(reader) {
+                    stack.push(reader);
+                }
+            }
+        }
+        stale
+    }
+}
+
+/// A memo whose entries only grow. An entry is computed once and kept until something it
+/// read grows (see `Deps`): a lookup that meets itself (a cycle) gets what is known so far,
+/// and the entry that grew makes its readers stale, so rounds converge on the least fixed
+/// point.
 struct Memo<K> {
-    values: RefCell<HashMap<K, ValSet>>,
-    fresh: RefCell<HashSet<K>>,
-    active: RefCell<HashSet<K>>,
+    ids: RefCell<HashMap<K, Node>>,
+    values: RefCell<HashMap<Node, ValSet>>,
+    fresh: RefCell<HashSet<Node>>,
+    active: RefCell<HashSet<Node>>,
 }
 
 impl<K: std::hash::Hash + Eq + Clone> Memo<K> {
     fn new() -> Self {
         Memo {
+            ids: RefCell::new(HashMap::new()),
             values: RefCell::new(HashMap::new()),
             fresh: RefCell::new(HashSet::new()),
             active: RefCell::new(HashSet::new()),
         }
     }
 
-    fn get_or_compute(
-        &self,
-        key: K,
-        changed: &Cell<bool>,
-        compute: impl FnOnce() -> ValSet,
-    ) -> ValSet {
-        if self.fresh.borrow().contains(&key) || !self.active.borrow_mut().insert(key.clone()) {
-            return self.values.borrow().get(&key).cloned().unwrap_or_default();
+    fn get_or_compute(&self, key: K, deps: &Deps, compute: impl FnOnce() -> ValSet) -> ValSet {
+        let node = *self
+            .ids
+            .borrow_mut()
+            .entry(key)
+            .or_insert_with(|| deps.node());
+        deps.read(node);
+        if self.fresh.borrow().contains(&node) || !self.active.borrow_mut().insert(node) {
+            return self.values.borrow().get(&node).cloned().unwrap_or_default();
         }
-        let computed = compute();
-        self.active.borrow_mut().remove(&key);
-        self.fresh.borrow_mut().insert(key.clone());
+        let computed = deps.computing(node, compute);
+        self.active.borrow_mut().remove(&node);
+        self.fresh.borrow_mut().insert(node);
         let mut values = self.values.borrow_mut();
-        let entry = values.entry(key).or_default();
+        let entry = values.entry(node).or_default();
         let before = entry.len();
         entry.extend(computed);
         if entry.len() != before {
-            changed.set(true);
+            deps.grew(node);
         }
         entry.clone()
     }
 
-    fn next_round(&self) {
-        self.fresh.borrow_mut().clear();
+    /// Stale entries are recomputed when next read.
+    fn invalidate(&self, stale: &HashSet<Node>) {
+        let mut fresh = self.fresh.borrow_mut();
+        if stale.len() < fresh.len() {
+            for node in stale {
+                fresh.remove(node);
+            }
+        } else {
+            fresh.retain(|node| !stale.contains(node));
+        }
     }
 }
 
 pub struct Evaluator<'p> {
     pub project: &'p Project,
     /// Values passed to each (function, parameter index) by project call sites.
-    pub param_values: HashMap<(FuncId, usize), ValSet>,
+    param_values: HashMap<(FuncId, usize), ValSet>,
+    param_nodes: RefCell<HashMap<(FuncId, usize), Node>>,
     mro: Vec<Vec<ClassId>>,
     subclasses: Vec<Vec<ClassId>>,
     external_base: Vec<bool>,
@@ -222,7 +304,8 @@ pub struct Evaluator<'p> {
     class_attrs: Memo<(ClassId, String, bool)>,
     /// Attribute stores: attribute -> owner value -> stored values (grow-only).
     stores: RefCell<HashMap<String, HashMap<Val, ValSet>>>,
-    stores_done: RefCell<HashSet<String>>,
+    store_nodes: RefCell<HashMap<String, Node>>,
+    stores_done: RefCell<HashSet<Node>>,
     contexts: RefCell<Vec<Ctx>>,
     contexts_per_function: RefCell<HashMap<FuncId, usize>>,
     context_ids: RefCell<HashMap<Ctx, CtxId>>,
@@ -231,12 +314,15 @@ pub struct Evaluator<'p> {
     /// The context the current evaluation runs in.
     current: Cell<CtxId>,
     returns: Memo<(FuncId, CtxId)>,
-    /// Whether any memo entry grew this round.
-    changed: Cell<bool>,
+    deps: Deps,
     depth: Cell<usize>,
 }
 
 const MAX_DEPTH: usize = 120;
+/// Links kept in the dotted path of a library value (`xml.etree.ElementTree.parse` has 4).
+const MAX_PATH: usize = 5;
+/// Levels of containers inside containers that are told apart (see `hold`).
+const MAX_HELD: usize = 3;
 /// Calling contexts kept per function, and in all, before falling back to context-free.
 const MAX_CONTEXTS_PER_FUNCTION: usize = 16;
 const MAX_CONTEXTS: usize = 20_000;
@@ -258,6 +344,7 @@ impl<'p> Evaluator<'p> {
         let mut evaluator = Evaluator {
             project,
             param_values: HashMap::new(),
+            param_nodes: RefCell::new(HashMap::new()),
             mro: (0..classes).map(|c| vec![c]).collect(),
             subclasses: vec![Vec::new(); classes],
             external_base: vec![false; classes],
@@ -265,6 +352,7 @@ impl<'p> Evaluator<'p> {
             names: Memo::new(),
             class_attrs: Memo::new(),
             stores: RefCell::new(HashMap::new()),
+            store_nodes: RefCell::new(HashMap::new()),
             stores_done: RefCell::new(HashSet::new()),
             // Context 0 is "no context".
             contexts: RefCell::new(vec![Ctx {
@@ -278,7 +366,7 @@ impl<'p> Evaluator<'p> {
             closure_ids: RefCell::new(HashMap::new()),
             current: Cell::new(0),
             returns: Memo::new(),
-            changed: Cell::new(false),
+            deps: Deps::default(),
             depth: Cell::new(0),
         };
         evaluator.build_class_table();
@@ -329,21 +417,65 @@ impl<'p> Evaluator<'p> {
             }
             self.mro[class] = order;
         }
-        self.next_round();
+        // What was computed while the class table was incomplete is computed again.
+        self.forget_all();
     }
 
-    /// Starts a new round: every lookup is recomputed once more on top of what is known.
-    pub fn next_round(&mut self) {
-        self.names.next_round();
-        self.class_attrs.next_round();
+    /// Every memo entry is recomputed when next read (it keeps what it knew: values only
+    /// grow).
+    pub fn forget_all(&mut self) {
+        self.names.fresh.borrow_mut().clear();
+        self.class_attrs.fresh.borrow_mut().clear();
+        self.returns.fresh.borrow_mut().clear();
         self.stores_done.borrow_mut().clear();
-        self.returns.next_round();
-        self.changed.set(false);
+        self.deps.grown.borrow_mut().clear();
     }
 
-    /// Whether a value grew since `next_round`.
-    pub fn changed(&self) -> bool {
-        self.changed.get()
+    /// Ends a round: what read a value that grew is recomputed when next read. Returns
+    /// the stale nodes (the caller re-runs the readers it registered among them).
+    pub fn next_round(&mut self) -> HashSet<Node> {
+        let stale = self.deps.stale();
+        self.names.invalidate(&stale);
+        self.class_attrs.invalidate(&stale);
+        self.returns.invalidate(&stale);
+        self.stores_done
+            .borrow_mut()
+            .retain(|node| !stale.contains(node));
+        stale
+    }
+
+    /// A node for a reader outside the evaluator (see `reading_as`).
+    pub fn new_node(&self) -> Node {
+        self.deps.node()
+    }
+
+    /// Runs `f` as `node`: the values it reads make it stale when they grow.
+    pub fn reading_as<T>(&self, node: Node, f: impl FnOnce() -> T) -> T {
+        self.deps.computing(node, f)
+    }
+
+    /// Nodes computed so far (the work a budget counts).
+    pub fn work(&self) -> u64 {
+        self.deps.work.get()
+    }
+
+    /// Adds values a call site passes to a parameter, to be seen from the next round on.
+    pub fn pass_to(&mut self, func: FuncId, index: usize, values: ValSet) {
+        let entry = self.param_values.entry((func, index)).or_default();
+        let before = entry.len();
+        entry.extend(values);
+        if entry.len() != before {
+            let node = self.param_node(func, index);
+            self.deps.grew(node);
+        }
+    }
+
+    fn param_node(&self, func: FuncId, index: usize) -> Node {
+        *self
+            .param_nodes
+            .borrow_mut()
+            .entry((func, index))
+            .or_insert_with(|| self.deps.node())
     }
 
     /// `wrapper[fn=harness.lifecycle.deploy_app]`: a closure's function and the function
@@ -383,6 +515,10 @@ impl<'p> Evaluator<'p> {
     /// Closures discovered so far (their ids are stable for the evaluator's life).
     pub fn closures(&self) -> Vec<Closure> {
         self.closures.borrow().clone()
+    }
+
+    pub fn closure(&self, id: usize) -> Option<Closure> {
+        self.closures.borrow().get(id).copied()
     }
 
     /// Runs `f` with `ctx` as the current context.
@@ -500,8 +636,7 @@ impl<'p> Evaluator<'p> {
                     .eval(file, scope, value)
                     .into_iter()
                     .filter(shapes_calls);
-                bindings[index]
-                    .extend(values.map(|v| if held { Val::Held(Box::new(v)) } else { v }));
+                bindings[index].extend(values.map(|v| if held { hold(v) } else { v }));
             }
         }
         // Calling contexts are a precision device: past a few per function (mutually
@@ -538,7 +673,7 @@ impl<'p> Evaluator<'p> {
 
     /// What `func` returns when called in `ctx`.
     fn returns_in(&self, func: FuncId, ctx: CtxId) -> ValSet {
-        self.returns.get_or_compute((func, ctx), &self.changed, || {
+        self.returns.get_or_compute((func, ctx), &self.deps, || {
             let info = &self.project.funcs[func];
             let scope = self.project.scope(info.file, info.scope);
             self.in_context(ctx, || {
@@ -588,15 +723,7 @@ impl<'p> Evaluator<'p> {
             Expr::Container(items) => items
                 .iter()
                 .flat_map(|item| self.eval(file, scope, item))
-                // `x = [x]` in a loop would nest forever: three levels are enough to tell
-                // what a container holds, deeper ones are folded into the third.
-                .map(|v| {
-                    if held_depth(&v) >= 3 {
-                        v
-                    } else {
-                        Val::Held(Box::new(v))
-                    }
-                })
+                .map(hold)
                 .collect(),
             Expr::Union(items) => items
                 .iter()
@@ -734,7 +861,7 @@ impl<'p> Evaluator<'p> {
 
     fn binding_values_in(&self, ctx: CtxId, file: FileIdx, scope: ScopeIdx, name: &str) -> ValSet {
         self.names
-            .get_or_compute((ctx, file, scope, name.to_string()), &self.changed, || {
+            .get_or_compute((ctx, file, scope, name.to_string()), &self.deps, || {
                 let s = self.project.scope(file, scope);
                 let mut values = ValSet::new();
                 for &i in self.project.bindings_of(file, scope, name) {
@@ -795,13 +922,14 @@ impl<'p> Evaluator<'p> {
         if let Some(default) = &param.default {
             values.extend(self.eval(file, s.parent.unwrap_or(0), default));
         }
-        if let Some(func) = project.func_of_scope(file, scope)
-            && let Some(passed) = self.param_values.get(&(func, index))
-        {
-            values.extend(passed.iter().cloned());
+        if let Some(func) = project.func_of_scope(file, scope) {
+            self.deps.read(self.param_node(func, index));
+            if let Some(passed) = self.param_values.get(&(func, index)) {
+                values.extend(passed.iter().cloned());
+            }
         }
         if matches!(param.kind, ParamKind::VarArgs | ParamKind::VarKeywords) {
-            return values.into_iter().map(|v| Val::Held(Box::new(v))).collect();
+            return values.into_iter().map(hold).collect();
         }
         values
     }
@@ -830,6 +958,15 @@ impl<'p> Evaluator<'p> {
                 "__call__" | "__wrapped__" | "__func__" => ValSet::from([value.clone()]),
                 _ => ValSet::new(),
             },
+            // A chain of attributes can grow one link per round (`x = x.__init__` in a
+            // loop): past `MAX_PATH` links, or at a link it already has, the value is
+            // widened to an unknown attribute, which calls treat as any project method of
+            // that name (sound, and finite).
+            Val::External(path) | Val::Builtin(path)
+                if path.split('.').count() >= MAX_PATH || path.split('.').any(|p| p == attr) =>
+            {
+                ValSet::from([Val::UnknownAttr(attr.to_string())])
+            }
             Val::External(path) => ValSet::from([Val::External(join(path, attr))]),
             Val::Builtin(name) => ValSet::from([Val::Builtin(join(name, attr))]),
             Val::Held(inner) => {
@@ -871,7 +1008,7 @@ impl<'p> Evaluator<'p> {
     /// Attribute lookup along the MRO; `bound` turns methods into bound methods.
     fn class_attr(&self, class: ClassId, attr: &str, bound: bool) -> ValSet {
         self.class_attrs
-            .get_or_compute((class, attr.to_string(), bound), &self.changed, || {
+            .get_or_compute((class, attr.to_string(), bound), &self.deps, || {
                 self.in_context(0, || self.class_attr_uncached(class, attr, bound))
             })
     }
@@ -915,7 +1052,13 @@ impl<'p> Evaluator<'p> {
 
     /// Values stored with `owner.attr = value`, for any of these owners.
     fn stored_attr(&self, attr: &str, owners: &[Val]) -> ValSet {
-        self.compute_stores(attr);
+        let node = *self
+            .store_nodes
+            .borrow_mut()
+            .entry(attr.to_string())
+            .or_insert_with(|| self.deps.node());
+        self.deps.read(node);
+        self.compute_stores(attr, node);
         let stores = self.stores.borrow();
         let mut values = ValSet::new();
         if let Some(by_owner) = stores.get(attr) {
@@ -928,41 +1071,46 @@ impl<'p> Evaluator<'p> {
         values
     }
 
-    /// Evaluates every `x.attr = value` store once per round, context-free, by owner.
-    fn compute_stores(&self, attr: &str) {
-        if !self.stores_done.borrow_mut().insert(attr.to_string()) {
+    /// Evaluates every `x.attr = value` store, context-free, by owner: once, and again
+    /// when what it read grew.
+    fn compute_stores(&self, attr: &str, node: Node) {
+        if !self.stores_done.borrow_mut().insert(node) {
             return;
         }
         let mut by_owner: HashMap<Val, ValSet> = HashMap::new();
-        self.in_context(0, || {
-            for &(file, scope, i) in self.attr_stores.get(attr).map_or(&[][..], Vec::as_slice) {
-                let store = &self.project.scope(file, scope).attr_stores[i];
-                let owners: Vec<Val> = self
-                    .eval(file, scope, &store.object)
-                    .into_iter()
-                    .filter(|o| matches!(o, Val::Instance(_) | Val::Class(_) | Val::Module(_)))
-                    .collect();
-                if owners.is_empty() {
-                    continue;
+        self.deps.computing(node, || {
+            self.in_context(0, || {
+                for &(file, scope, i) in self.attr_stores.get(attr).map_or(&[][..], Vec::as_slice) {
+                    let store = &self.project.scope(file, scope).attr_stores[i];
+                    let owners: Vec<Val> = self
+                        .eval(file, scope, &store.object)
+                        .into_iter()
+                        .filter(|o| matches!(o, Val::Instance(_) | Val::Class(_) | Val::Module(_)))
+                        .collect();
+                    if owners.is_empty() {
+                        continue;
+                    }
+                    let values = self.eval(file, scope, &store.value);
+                    for owner in owners {
+                        by_owner
+                            .entry(owner)
+                            .or_default()
+                            .extend(values.iter().cloned());
+                    }
                 }
-                let values = self.eval(file, scope, &store.value);
-                for owner in owners {
-                    by_owner
-                        .entry(owner)
-                        .or_default()
-                        .extend(values.iter().cloned());
-                }
-            }
+            })
         });
         let mut stores = self.stores.borrow_mut();
         let known = stores.entry(attr.to_string()).or_default();
+        let mut grew = false;
         for (owner, values) in by_owner {
             let entry = known.entry(owner).or_default();
             let before = entry.len();
             entry.extend(values);
-            if entry.len() != before {
-                self.changed.set(true);
-            }
+            grew |= entry.len() != before;
+        }
+        if grew {
+            self.deps.grew(node);
         }
     }
 
@@ -1029,11 +1177,8 @@ impl<'p> Evaluator<'p> {
                         // value held in the dict (a container, not a call of `f`).
                         for arg in args {
                             match arg {
-                                Expr::Keyword(_, value) => values.extend(
-                                    self.eval(file, scope, value)
-                                        .into_iter()
-                                        .map(|v| Val::Held(Box::new(v))),
-                                ),
+                                Expr::Keyword(_, value) => values
+                                    .extend(self.eval(file, scope, value).into_iter().map(hold)),
                                 positional => values.extend(self.eval(file, scope, positional)),
                             }
                         }
@@ -1188,6 +1333,17 @@ impl<'p> Evaluator<'p> {
             }
             _ => {}
         }
+    }
+}
+
+/// `value` put in a container. `x = [x]` in a loop, or `def f(*a): f(*a)`, would nest
+/// forever: three levels are enough to tell what a container holds, deeper ones are
+/// folded into the third (a function stays callable whatever it was folded into).
+fn hold(value: Val) -> Val {
+    if held_depth(&value) >= MAX_HELD {
+        value
+    } else {
+        Val::Held(Box::new(value))
     }
 }
 
