@@ -29,6 +29,9 @@ fn main() -> ExitCode {
     let status = match run {
         Ok(Ok(outcome)) => {
             write_stdout(&outcome.stdout);
+            if let Some(warning) = &outcome.warning {
+                eprintln!("warning: {warning}");
+            }
             outcome.status
         }
         Ok(Err(error)) => {

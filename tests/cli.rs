@@ -651,6 +651,18 @@ fn an_unsettled_value_flow_names_where_it_was_still_changing() {
         "{message}"
     );
     assert_eq!(unsettled["file"], "ops.py", "{unsettled:#}");
+    // `graph` draws what it found, and says on stderr that it may be incomplete.
+    let output = deployguard()
+        .args(["graph", "--format", "json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("warning: value flow did not settle") && stderr.contains("ops.f"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -21,5 +21,9 @@ pub fn run(common: &Common, strict: bool) -> Result<Outcome, CommandError> {
     } else {
         ExitStatus::Findings
     };
-    Ok(Outcome { status, stdout })
+    Ok(Outcome {
+        status,
+        stdout,
+        warning: None,
+    })
 }

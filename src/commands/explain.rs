@@ -36,6 +36,7 @@ pub fn run(code: Option<&str>, format: Format) -> Result<Outcome, CommandError> 
             return Ok(Outcome {
                 status: ExitStatus::Ok,
                 stdout,
+                warning: None,
             });
         }
         Some(code) => match find(code) {
@@ -68,5 +69,6 @@ pub fn run(code: Option<&str>, format: Format) -> Result<Outcome, CommandError> 
     Ok(Outcome {
         status: ExitStatus::Ok,
         stdout,
+        warning: None,
     })
 }

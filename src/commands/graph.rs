@@ -14,8 +14,21 @@ pub fn run(common: &Common, speculative: bool) -> Result<Outcome, CommandError> 
         Format::Dot => render::graph::dot(&loaded.project, &graph, speculative),
         Format::Human => render::graph::human(&loaded.project, &graph, speculative),
     };
+    let warning = graph.unsettled.then(|| {
+        let changing: Vec<&str> = graph
+            .unsettled_in
+            .iter()
+            .take(3)
+            .map(|&n| graph.node_name[n].as_str())
+            .collect();
+        format!(
+            "value flow did not settle within deployguard's work budget (still changing: {}): calls through parameters may be missing from this graph",
+            changing.join(", ")
+        )
+    });
     Ok(Outcome {
         status: ExitStatus::Ok,
         stdout,
+        warning,
     })
 }

@@ -30,6 +30,8 @@ pub enum ExitStatus {
 pub struct Outcome {
     pub status: ExitStatus,
     pub stdout: String,
+    /// Said on stderr: what the output cannot be trusted for.
+    pub warning: Option<String>,
 }
 
 /// Why a command could not run (exit 2).

@@ -175,5 +175,6 @@ pub fn run(common: &Common, from: &str, to: Option<&str>) -> Result<Outcome, Com
             ExitStatus::Ok
         },
         stdout,
+        warning: None,
     })
 }

@@ -44,7 +44,11 @@ pub fn run(args: &RatchetArgs) -> Result<Outcome, CommandError> {
     } else {
         ExitStatus::Ok
     };
-    Ok(Outcome { status, stdout })
+    Ok(Outcome {
+        status,
+        stdout,
+        warning: None,
+    })
 }
 
 fn with_git(args: &RatchetArgs, base: &str) -> Result<RatchetReport, CommandError> {

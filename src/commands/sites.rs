@@ -137,6 +137,7 @@ pub fn run(common: &Common, sinks: &[String]) -> Result<Outcome, CommandError> {
     Ok(Outcome {
         status: ExitStatus::Ok,
         stdout,
+        warning: None,
     })
 }
 

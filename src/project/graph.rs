@@ -17,11 +17,14 @@ use crate::facts::{Call, Expr, ParamKind, ScopeIdx, ScopeKind, TextRange};
 /// the functions still changing. Counting work, not time, keeps the verdict the same on
 /// every machine.
 const MAX_ROUNDS: usize = 500;
-/// Nodes computed (memo entries, stores, scopes) per project function, with a floor. The
-/// django 5.1.4 sdist (10,101 functions) settles after 144,000; `unittest/mock.py` (186)
-/// after 7,600: the budget is ten to thirty times what real code needs.
-const WORK_PER_FUNCTION: u64 = 200;
-const MIN_WORK: u64 = 200_000;
+/// Work (nodes computed plus values produced) per project function, with a floor: about a
+/// microsecond each. The django 5.1.4 package (10,101 functions) settles after 2.0 million,
+/// `unittest/mock.py` (186 functions) after 180,000, the bundled harness after 41,000: the
+/// budget is five to a hundred times what real code needs, a few seconds for one file, and
+/// half a minute at most.
+const WORK_PER_FUNCTION: u64 = 1_000;
+const MIN_WORK: u64 = 4_000_000;
+const MAX_WORK: u64 = 30_000_000;
 
 /// How far value flow is followed before the graph is declared unsettled.
 #[derive(Clone, Copy, Debug)]
@@ -37,7 +40,9 @@ impl Limits {
     pub fn for_project(project: &Project) -> Limits {
         Limits {
             rounds: MAX_ROUNDS,
-            work: MIN_WORK.max(WORK_PER_FUNCTION.saturating_mul(project.funcs.len() as u64)),
+            work: WORK_PER_FUNCTION
+                .saturating_mul(project.funcs.len() as u64)
+                .clamp(MIN_WORK, MAX_WORK),
             recompute_all: false,
         }
     }
@@ -150,10 +155,10 @@ impl CallGraph {
         }
         let mut unsettled = true;
         for _ in 0..limits.rounds {
-            if evaluator.work() > limits.work {
+            if !one_pass(project, &evaluator, &mut pass, &mut scopes, limits.work) {
+                // The budget ran out: what is still due is what was still changing.
                 break;
             }
-            one_pass(project, &evaluator, &mut pass, &mut scopes);
             for ((func, index), values) in std::mem::take(&mut pass.params) {
                 evaluator.pass_to(func, index, values);
             }
@@ -286,7 +291,14 @@ fn known_nodes(readers: &[Reader], project: &Project) -> usize {
             .count()
 }
 
-fn one_pass(project: &Project, evaluator: &Evaluator, pass: &mut Pass, readers: &mut Vec<Reader>) {
+/// Resolves the readers that are due; false when the work budget ran out first.
+fn one_pass(
+    project: &Project,
+    evaluator: &Evaluator,
+    pass: &mut Pass,
+    readers: &mut Vec<Reader>,
+    budget: u64,
+) -> bool {
     let mut i = 0;
     loop {
         // Closures found while resolving (more may appear as they are resolved).
@@ -305,8 +317,12 @@ fn one_pass(project: &Project, evaluator: &Evaluator, pass: &mut Pass, readers: 
                 due: true,
             });
         }
-        let reader = &readers[i];
+        let reader = &mut readers[i];
         if reader.due {
+            if evaluator.work() > budget {
+                return false;
+            }
+            reader.due = false;
             let Reader {
                 node,
                 file,
@@ -323,6 +339,7 @@ fn one_pass(project: &Project, evaluator: &Evaluator, pass: &mut Pass, readers: 
         }
         i += 1;
     }
+    true
 }
 
 fn scope_edges(

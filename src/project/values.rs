@@ -25,6 +25,12 @@ pub enum Val {
     Bound(FuncId),
     Class(ClassId),
     Instance(ClassId),
+    /// An instance of this class or of any of its subclasses: `self` in a method of a class
+    /// with more than `FAMILY_LIMIT` subclasses (a test base class), one value instead of
+    /// thousands. Attributes are looked up on every member.
+    Family(ClassId),
+    /// This class or any of its subclasses: `cls` in such a class.
+    Subclasses(ClassId),
     /// `super()` inside a method of this class.
     Super(ClassId),
     Module(FileIdx),
@@ -37,6 +43,9 @@ pub enum Val {
     /// A callable that returns its first argument (`functools.wraps(f)`, `lru_cache()`).
     Identity,
     Str(String),
+    /// Some string: a set that held more than `MAX_STRINGS` literals (django's field names
+    /// flowing everywhere) keeps this one instead. It behaves as each of them would.
+    AnyStr,
     /// Comes from outside the project.
     Unknown,
     /// An attribute of something unknown: calls to it may be any project method of that name.
@@ -143,6 +152,21 @@ const ELEMENT_ACCESSORS: &[&str] = &[
 ];
 const VIEW_ACCESSORS: &[&str] = &["values", "items", "keys", "copy", "__iter__"];
 
+/// How an argument is passed.
+#[derive(Clone, Copy)]
+enum Shape<'e> {
+    Positional,
+    Keyword(&'e str),
+    /// `*xs` or `**kw`.
+    Spread,
+}
+
+/// One evaluated argument of a call (see `Evaluator::shaping_args`).
+struct Arg<'e> {
+    shape: Shape<'e>,
+    values: ValSet,
+}
+
 /// A calling context: the values bound to one function's parameters by one call, inside
 /// the context of the call that created the function (for closures). 0 is "no context".
 pub type CtxId = usize;
@@ -180,7 +204,7 @@ struct Deps {
     reader: Cell<Option<Node>>,
     /// Nodes whose value grew this round.
     grown: RefCell<Vec<Node>>,
-    /// Nodes computed so far: the work budget counts these.
+    /// Nodes computed and values produced so far: the work budget counts these.
     work: Cell<u64>,
 }
 
@@ -204,9 +228,13 @@ impl Deps {
         }
     }
 
+    fn spend(&self, work: u64) {
+        self.work.set(self.work.get().saturating_add(work));
+    }
+
     /// Runs `compute` as the computation of `node`.
     fn computing<T>(&self, node: Node, compute: impl FnOnce() -> T) -> T {
-        self.work.set(self.work.get() + 1);
+        self.spend(1);
         let saved = self.reader.replace(Some(node));
         let result = compute();
         self.reader.set(saved);
@@ -271,6 +299,7 @@ impl<K: std::hash::Hash + Eq + Clone> Memo<K> {
         let entry = values.entry(node).or_default();
         let before = entry.len();
         entry.extend(computed);
+        widen_strings(entry);
         if entry.len() != before {
             deps.grew(node);
         }
@@ -302,6 +331,7 @@ pub struct Evaluator<'p> {
     attr_stores: HashMap<String, Vec<(FileIdx, ScopeIdx, usize)>>,
     names: Memo<NameKey>,
     class_attrs: Memo<(ClassId, String, bool)>,
+    family_attrs: Memo<(ClassId, String, bool)>,
     /// Attribute stores: attribute -> owner value -> stored values (grow-only).
     stores: RefCell<HashMap<String, HashMap<Val, ValSet>>>,
     store_nodes: RefCell<HashMap<String, Node>>,
@@ -321,6 +351,10 @@ pub struct Evaluator<'p> {
 const MAX_DEPTH: usize = 120;
 /// Links kept in the dotted path of a library value (`xml.etree.ElementTree.parse` has 4).
 const MAX_PATH: usize = 5;
+/// Subclasses up to which `self` is each class's instance; past it, the class's `Family`.
+const FAMILY_LIMIT: usize = 8;
+/// String literals a value set tells apart before it widens them to `AnyStr`.
+const MAX_STRINGS: usize = 32;
 /// Levels of containers inside containers that are told apart (see `hold`).
 const MAX_HELD: usize = 3;
 /// Calling contexts kept per function, and in all, before falling back to context-free.
@@ -351,6 +385,7 @@ impl<'p> Evaluator<'p> {
             attr_stores,
             names: Memo::new(),
             class_attrs: Memo::new(),
+            family_attrs: Memo::new(),
             stores: RefCell::new(HashMap::new()),
             store_nodes: RefCell::new(HashMap::new()),
             stores_done: RefCell::new(HashSet::new()),
@@ -426,6 +461,7 @@ impl<'p> Evaluator<'p> {
     pub fn forget_all(&mut self) {
         self.names.fresh.borrow_mut().clear();
         self.class_attrs.fresh.borrow_mut().clear();
+        self.family_attrs.fresh.borrow_mut().clear();
         self.returns.fresh.borrow_mut().clear();
         self.stores_done.borrow_mut().clear();
         self.deps.grown.borrow_mut().clear();
@@ -437,6 +473,7 @@ impl<'p> Evaluator<'p> {
         let stale = self.deps.stale();
         self.names.invalidate(&stale);
         self.class_attrs.invalidate(&stale);
+        self.family_attrs.invalidate(&stale);
         self.returns.invalidate(&stale);
         self.stores_done
             .borrow_mut()
@@ -464,6 +501,7 @@ impl<'p> Evaluator<'p> {
         let entry = self.param_values.entry((func, index)).or_default();
         let before = entry.len();
         entry.extend(values);
+        widen_strings(entry);
         if entry.len() != before {
             let node = self.param_node(func, index);
             self.deps.grew(node);
@@ -587,17 +625,32 @@ impl<'p> Evaluator<'p> {
             .map_or(0, |(ctx, _)| ctx)
     }
 
-    /// A context for a call of `func` from the current context: the arguments evaluated
-    /// where the call is written, mapped onto `func`'s parameters.
-    fn call_context(
-        &self,
-        file: FileIdx,
-        scope: ScopeIdx,
-        func: FuncId,
-        offset: usize,
-        args: &[Expr],
-        parent: CtxId,
-    ) -> CtxId {
+    /// A call's arguments, evaluated once for every callee it may reach: only values that
+    /// can decide what runs (functions, classes, instances, modules) are kept.
+    fn shaping_args<'e>(&self, file: FileIdx, scope: ScopeIdx, args: &'e [Expr]) -> Vec<Arg<'e>> {
+        args.iter()
+            .map(|arg| {
+                let (shape, value) = match arg {
+                    Expr::Keyword(name, value) => (Shape::Keyword(name), value.as_ref()),
+                    Expr::Element(_) => (Shape::Spread, arg),
+                    _ => (Shape::Positional, arg),
+                };
+                let values = match shape {
+                    Shape::Spread => ValSet::new(),
+                    _ => self
+                        .eval(file, scope, value)
+                        .into_iter()
+                        .filter(shapes_calls)
+                        .collect(),
+                };
+                Arg { shape, values }
+            })
+            .collect()
+    }
+
+    /// A context for a call of `func` from the current context: the arguments (evaluated
+    /// where the call is written) mapped onto `func`'s parameters.
+    fn call_context(&self, func: FuncId, offset: usize, args: &[Arg], parent: CtxId) -> CtxId {
         let params = &self.project.func_scope(func).params;
         let mut bindings = vec![ValSet::new(); params.len()];
         let var_args = params.iter().position(|p| p.kind == ParamKind::VarArgs);
@@ -605,38 +658,38 @@ impl<'p> Evaluator<'p> {
         let mut position = offset;
         let mut spread = false;
         for arg in args {
-            let (index, value, held) = match arg {
-                Expr::Keyword(name, value) => {
+            let (index, held) = match arg.shape {
+                Shape::Keyword(name) => {
                     match params
                         .iter()
-                        .position(|p| &p.name == name && p.kind != ParamKind::VarArgs)
+                        .position(|p| p.name == name && p.kind != ParamKind::VarArgs)
                     {
-                        Some(i) => (Some(i), value.as_ref(), false),
-                        None => (var_keywords, value.as_ref(), true),
+                        Some(i) => (Some(i), false),
+                        None => (var_keywords, true),
                     }
                 }
-                Expr::Element(_) => {
+                Shape::Spread => {
                     // After `*args`, positions are unknown: leave the rest to the fallback.
                     spread = true;
-                    (None, arg, false)
+                    (None, false)
                 }
-                _ if spread => (None, arg, false),
-                _ => {
+                Shape::Positional if spread => (None, false),
+                Shape::Positional => {
                     let index = match params.get(position) {
                         Some(p) if p.kind == ParamKind::Positional => Some(position),
                         _ => var_args,
                     };
                     position += 1;
-                    (index, arg, index == var_args && var_args.is_some())
+                    (index, index == var_args && var_args.is_some())
                 }
             };
             if let Some(index) = index {
-                // Only values that can decide what runs are worth a context of their own.
-                let values = self
-                    .eval(file, scope, value)
-                    .into_iter()
-                    .filter(shapes_calls);
-                bindings[index].extend(values.map(|v| if held { hold(v) } else { v }));
+                bindings[index].extend(
+                    arg.values
+                        .iter()
+                        .cloned()
+                        .map(|v| if held { hold(v) } else { v }),
+                );
             }
         }
         // Calling contexts are a precision device: past a few per function (mutually
@@ -695,6 +748,8 @@ impl<'p> Evaluator<'p> {
         self.depth.set(depth + 1);
         let result = self.eval_inner(file, scope, expr);
         self.depth.set(depth);
+        // The work budget counts values produced: big sets cost what they cost.
+        self.deps.spend(1 + result.len() as u64);
         result
     }
 
@@ -908,6 +963,13 @@ impl<'p> Evaluator<'p> {
             let decorated = |n: &str| s.decorators.iter().any(|d| d.final_name() == Some(n));
             if !decorated("staticmethod") {
                 let classmethod = decorated("classmethod") || s.qualname.ends_with(".__new__");
+                if self.subclasses[class].len() > FAMILY_LIMIT {
+                    return ValSet::from([if classmethod {
+                        Val::Subclasses(class)
+                    } else {
+                        Val::Family(class)
+                    }]);
+                }
                 for c in std::iter::once(class).chain(self.subclasses[class].iter().copied()) {
                     values.insert(if classmethod {
                         Val::Class(c)
@@ -940,6 +1002,8 @@ impl<'p> Evaluator<'p> {
             Val::Module(file) => self.module_attr(*file, attr),
             Val::Class(class) => self.class_attr(*class, attr, false),
             Val::Instance(class) => self.class_attr(*class, attr, true),
+            Val::Subclasses(class) => self.family_attr(*class, attr, false),
+            Val::Family(class) => self.family_attr(*class, attr, true),
             Val::Super(class) => {
                 let mut values = ValSet::new();
                 for &ancestor in self.mro[*class].iter().skip(1) {
@@ -982,7 +1046,7 @@ impl<'p> Evaluator<'p> {
                 ValSet::from([Val::UnknownAttr(attr.to_string())])
             }
             Val::Unresolved(reason) => ValSet::from([Val::Unresolved(reason)]),
-            Val::Returns(_) | Val::Identity | Val::Str(_) => ValSet::new(),
+            Val::Returns(_) | Val::Identity | Val::Str(_) | Val::AnyStr => ValSet::new(),
         }
     }
 
@@ -1013,12 +1077,40 @@ impl<'p> Evaluator<'p> {
             })
     }
 
+    /// `attr` of any member of a class's family.
+    fn family_attr(&self, class: ClassId, attr: &str, bound: bool) -> ValSet {
+        self.family_attrs
+            .get_or_compute((class, attr.to_string(), bound), &self.deps, || {
+                let mut values = ValSet::new();
+                for &member in std::iter::once(&class).chain(&self.subclasses[class]) {
+                    values.extend(self.class_attr(member, attr, bound));
+                }
+                values
+            })
+    }
+
     fn class_attr_uncached(&self, class: ClassId, attr: &str, bound: bool) -> ValSet {
+        // `self.attr = value` in a method of any ancestor with a family stores into this
+        // class's instances too, whatever the class bodies say.
+        let families: Vec<Val> = self.mro[class]
+            .iter()
+            .filter(|&&a| self.subclasses[a].len() > FAMILY_LIMIT)
+            .flat_map(|&a| [Val::Family(a), Val::Subclasses(a)])
+            .collect();
+        let family_stores = if families.is_empty() {
+            ValSet::new()
+        } else {
+            self.stored_attr(attr, &families)
+        };
         for &ancestor in &self.mro[class] {
-            let values = self.own_class_attr(ancestor, attr, bound);
+            let mut values = self.own_class_attr(ancestor, attr, bound);
             if !values.is_empty() {
+                values.extend(family_stores);
                 return values;
             }
+        }
+        if !family_stores.is_empty() {
+            return family_stores;
         }
         if self.external_base[class] {
             ValSet::from([Val::UnknownAttr(attr.to_string())])
@@ -1085,7 +1177,16 @@ impl<'p> Evaluator<'p> {
                     let owners: Vec<Val> = self
                         .eval(file, scope, &store.object)
                         .into_iter()
-                        .filter(|o| matches!(o, Val::Instance(_) | Val::Class(_) | Val::Module(_)))
+                        .filter(|o| {
+                            matches!(
+                                o,
+                                Val::Instance(_)
+                                    | Val::Class(_)
+                                    | Val::Module(_)
+                                    | Val::Family(_)
+                                    | Val::Subclasses(_)
+                            )
+                        })
                         .collect();
                     if owners.is_empty() {
                         continue;
@@ -1107,6 +1208,7 @@ impl<'p> Evaluator<'p> {
             let entry = known.entry(owner).or_default();
             let before = entry.len();
             entry.extend(values);
+            widen_strings(entry);
             grew |= entry.len() != before;
         }
         if grew {
@@ -1123,6 +1225,8 @@ impl<'p> Evaluator<'p> {
         args: &[Expr],
     ) -> ValSet {
         let mut values = ValSet::new();
+        let shaping = std::cell::OnceCell::new();
+        let shaping = || shaping.get_or_init(|| self.shaping_args(file, scope, args));
         let first_arg = || {
             args.first()
                 .map(|a| self.eval(file, scope, a))
@@ -1132,21 +1236,32 @@ impl<'p> Evaluator<'p> {
             match callee {
                 Val::Func(f) | Val::Bound(f) => {
                     let offset = usize::from(matches!(callee, Val::Bound(_)));
-                    let ctx = self.call_context(file, scope, *f, offset, args, 0);
+                    let ctx = self.call_context(*f, offset, shaping(), 0);
                     values.extend(self.returns_in(*f, ctx));
                 }
                 Val::Closure(c) => {
                     let closure = self.closures.borrow()[*c];
-                    let ctx = self.call_context(file, scope, closure.func, 0, args, closure.ctx);
+                    let ctx = self.call_context(closure.func, 0, shaping(), closure.ctx);
                     values.extend(self.returns_in(closure.func, ctx));
                 }
                 Val::Class(class) => {
                     values.insert(Val::Instance(*class));
                 }
+                Val::Subclasses(class) => {
+                    values.insert(Val::Family(*class));
+                }
+                Val::Family(class) => {
+                    for call in self.family_attr(*class, "__call__", true) {
+                        if let Val::Bound(f) = call {
+                            let ctx = self.call_context(f, 1, shaping(), 0);
+                            values.extend(self.returns_in(f, ctx));
+                        }
+                    }
+                }
                 Val::Instance(class) => {
                     for call in self.class_attr(*class, "__call__", true) {
                         if let Val::Bound(f) = call {
-                            let ctx = self.call_context(file, scope, f, 1, args, 0);
+                            let ctx = self.call_context(f, 1, shaping(), 0);
                             values.extend(self.returns_in(f, ctx));
                         }
                     }
@@ -1203,7 +1318,7 @@ impl<'p> Evaluator<'p> {
                 Val::Unresolved(reason) => {
                     values.insert(Val::Unresolved(reason));
                 }
-                Val::Super(_) | Val::Module(_) | Val::Held(_) | Val::Str(_) => {}
+                Val::Super(_) | Val::Module(_) | Val::Held(_) | Val::Str(_) | Val::AnyStr => {}
             }
         }
         values
@@ -1262,10 +1377,15 @@ impl<'p> Evaluator<'p> {
                     instantiates: false,
                 });
             }
-            Val::Class(class) => {
+            Val::Class(_) | Val::Subclasses(_) => {
                 // A dataclass's generated `__init__` calls `__post_init__`.
                 for name in ["__new__", "__init__", "__post_init__"] {
-                    for init in self.class_attr(*class, name, true) {
+                    let inits = match value {
+                        Val::Class(class) => self.class_attr(*class, name, true),
+                        Val::Subclasses(class) => self.family_attr(*class, name, true),
+                        _ => ValSet::new(),
+                    };
+                    for init in inits {
                         if let Val::Bound(func) | Val::Func(func) = init {
                             targets.insert(Target::Func {
                                 func,
@@ -1278,6 +1398,11 @@ impl<'p> Evaluator<'p> {
             }
             Val::Instance(class) => {
                 for call in self.class_attr(*class, "__call__", true) {
+                    self.targets_of_at(&call, targets, depth + 1);
+                }
+            }
+            Val::Family(class) => {
+                for call in self.family_attr(*class, "__call__", true) {
                     self.targets_of_at(&call, targets, depth + 1);
                 }
             }
@@ -1310,6 +1435,7 @@ impl<'p> Evaluator<'p> {
             | Val::Returns(_)
             | Val::Identity
             | Val::Str(_)
+            | Val::AnyStr
             | Val::Super(_)
             | Val::Module(_) => {}
         }
@@ -1331,6 +1457,11 @@ impl<'p> Evaluator<'p> {
                     self.functions_in(&init, out);
                 }
             }
+            Val::Subclasses(class) => {
+                for init in self.family_attr(*class, "__init__", true) {
+                    self.functions_in(&init, out);
+                }
+            }
             _ => {}
         }
     }
@@ -1347,6 +1478,33 @@ fn hold(value: Val) -> Val {
     }
 }
 
+/// Past `MAX_STRINGS` literals, a set keeps `AnyStr` (at the same container depth) in their
+/// place: sound (each literal was a string) and bounded.
+fn widen_strings(values: &mut ValSet) {
+    fn is_string(value: &Val) -> bool {
+        match value {
+            Val::Str(_) => true,
+            Val::Held(inner) => is_string(inner),
+            _ => false,
+        }
+    }
+    fn widened(value: Val) -> Val {
+        match value {
+            Val::Str(_) => Val::AnyStr,
+            Val::Held(inner) => Val::Held(Box::new(widened(*inner))),
+            other => other,
+        }
+    }
+    if values.iter().filter(|v| is_string(v)).count() <= MAX_STRINGS {
+        return;
+    }
+    let strings: Vec<Val> = values.iter().filter(|v| is_string(v)).cloned().collect();
+    for value in strings {
+        values.remove(&value);
+        values.insert(widened(value));
+    }
+}
+
 fn held_depth(value: &Val) -> usize {
     match value {
         Val::Held(inner) | Val::Returns(inner) => 1 + held_depth(inner),
@@ -1357,12 +1515,7 @@ fn held_depth(value: &Val) -> usize {
 fn shapes_calls(value: &Val) -> bool {
     match value {
         Val::Held(inner) | Val::Returns(inner) => shapes_calls(inner),
-        Val::Func(_)
-        | Val::Bound(_)
-        | Val::Closure(_)
-        | Val::Class(_)
-        | Val::Instance(_)
-        | Val::Module(_) => true,
+        Val::Func(_) | Val::Bound(_) | Val::Closure(_) | Val::Class(_) | Val::Subclasses(_) => true,
         _ => false,
     }
 }
@@ -1370,7 +1523,13 @@ fn shapes_calls(value: &Val) -> bool {
 fn is_callable(value: &Val) -> bool {
     matches!(
         value,
-        Val::Func(_) | Val::Bound(_) | Val::Closure(_) | Val::Class(_) | Val::Instance(_)
+        Val::Func(_)
+            | Val::Bound(_)
+            | Val::Closure(_)
+            | Val::Class(_)
+            | Val::Instance(_)
+            | Val::Family(_)
+            | Val::Subclasses(_)
     )
 }
 
@@ -1382,7 +1541,7 @@ fn element_of(value: Val) -> ValSet {
         Val::Func(_) | Val::Bound(_) | Val::Closure(_) | Val::Unresolved(_) => {
             ValSet::from([value])
         }
-        Val::Str(_) | Val::Returns(_) | Val::Identity => ValSet::new(),
+        Val::Str(_) | Val::AnyStr | Val::Returns(_) | Val::Identity => ValSet::new(),
         _ => ValSet::from([Val::Unknown]),
     }
 }
