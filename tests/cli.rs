@@ -597,6 +597,16 @@ fn self_referential_call_does_not_overflow_the_stack() {
 /// backup -> f0(deploy) -> f1(p) -> ... -> fN(p) -> p(1): the deploy arrives through N + 1
 /// parameters. Returns the error codes of `check`, which must exit 1.
 fn check_parameter_chain(n: usize) -> Vec<String> {
+    check_chain(n, "p", "p", "p")
+}
+
+/// The same chain forwarded as `*ps`: an argument spread from a tuple binds no parameter
+/// in a calling context, so each round carries the deploy one call further.
+fn check_spread_chain(n: usize) -> Vec<String> {
+    check_chain(n, "*ps", "*ps", "ps[0]")
+}
+
+fn check_chain(n: usize, param: &str, forward: &str, called: &str) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
     write(
         dir.path(),
@@ -605,10 +615,13 @@ fn check_parameter_chain(n: usize) -> Vec<String> {
     );
     let mut src = String::from("def deploy(app):\n    return app\n\n");
     for i in 0..n {
-        src.push_str(&format!("def f{i}(p):\n    return f{}(p)\n\n", i + 1));
+        src.push_str(&format!(
+            "def f{i}({param}):\n    return f{}({forward})\n\n",
+            i + 1
+        ));
     }
     src.push_str(&format!(
-        "def f{n}(p):\n    return p(1)\n\ndef backup(app):\n    f0(deploy)\n"
+        "def f{n}({param}):\n    return {called}(1)\n\ndef backup(app):\n    f0(deploy)\n"
     ));
     write(dir.path(), "ops.py", &src);
     let (code, json) = check_json(dir.path());
@@ -631,11 +644,12 @@ fn an_unsettled_value_flow_names_where_it_was_still_changing() {
         "deployguard.toml",
         "sinks = [\"ops.deploy\"]\nforbidden = [\"ops.backup\"]\n",
     );
+    // Forwarded as `*ps` (see `check_spread_chain`): one call further per round.
     let mut src = String::from("def deploy(app):\n    return app\n\n");
     for i in 0..600 {
-        src.push_str(&format!("def f{i}(p):\n    return f{}(p)\n\n", i + 1));
+        src.push_str(&format!("def f{i}(*ps):\n    return f{}(*ps)\n\n", i + 1));
     }
-    src.push_str("def f600(p):\n    return p(1)\n\ndef backup(app):\n    f0(deploy)\n");
+    src.push_str("def f600(*ps):\n    return ps[0](1)\n\ndef backup(app):\n    f0(deploy)\n");
     write(dir.path(), "ops.py", &src);
     let (code, json) = check_json(dir.path());
     assert_eq!(code, 1, "{json:#}");
@@ -673,13 +687,104 @@ fn a_deploy_passed_down_a_long_parameter_chain_is_found() {
     assert!(!codes.contains(&"DG007".to_string()), "{codes:?}");
 }
 
+/// A retry helper shared by a deploying and a non-deploying caller (`fn` is whatever the
+/// caller hands over). `backup` is what `perform_backup` hands it.
+fn retry_tree(backup_hands: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "deployguard.toml",
+        "sinks = [\"ops.deploy_app\"]\nforbidden = [\"ops.perform_backup\"]\n",
+    );
+    let src = format!(
+        "\
+def deploy_app(app):
+    return app
+
+
+def backup(app):
+    return app
+
+
+def _with_retry(fn, *args):
+    for _ in range(3):
+        try:
+            return fn(*args)
+        except Exception:
+            pass
+
+
+def perform_backup(app):
+    _with_retry({backup_hands}, app)
+
+
+def install(app):
+    _with_retry(deploy_app, app)
+"
+    );
+    write(dir.path(), "ops.py", &src);
+    dir
+}
+
+#[test]
+fn a_retry_helper_keeps_its_callers_apart() {
+    // Only the chain that hands `deploy_app` over deploys: `perform_backup` hands `backup`.
+    let dir = retry_tree("backup");
+    let (_, json) = check_json(dir.path());
+    let findings = json["findings"].as_array().unwrap();
+    assert!(findings.iter().all(|f| f["code"] != "DG003"), "{json:#}");
+    assert!(
+        findings
+            .iter()
+            .all(|f| !f.to_string().contains("perform_backup")),
+        "{json:#}"
+    );
+    // The deploying chain is still reported, at the caller that hands the deploy over.
+    let deploy = findings
+        .iter()
+        .find(|f| f["code"] == "DG002")
+        .unwrap_or_else(|| panic!("{json:#}"));
+    assert!(
+        deploy
+            .to_string()
+            .contains("ops._with_retry[fn=ops.deploy_app]"),
+        "{deploy:#}"
+    );
+
+    // The violating twin: `perform_backup` hands the deploy over.
+    let dir = retry_tree("deploy_app");
+    let (code, json) = check_json(dir.path());
+    assert_eq!(code, 1, "{json:#}");
+    let reach = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "DG003")
+        .unwrap_or_else(|| panic!("{json:#}"));
+    assert!(
+        reach
+            .to_string()
+            .contains("ops._with_retry[fn=ops.deploy_app]"),
+        "{reach:#}"
+    );
+}
+
 #[test]
 fn a_parameter_chain_past_the_round_limit_is_not_proven() {
-    // 601 parameters deep: each round carries a value one call further, and no tree gets
-    // more than 500 rounds. Value flow does not settle, so the verdict is "not proven"
-    // (DG007), never "ok".
-    let codes = check_parameter_chain(600);
+    // 601 parameters deep, forwarded as `*ps`: each round carries the deploy one call
+    // further, and no tree gets more than 500 rounds. Value flow does not settle, so the
+    // verdict is "not proven" (DG007), never "ok".
+    let codes = check_spread_chain(600);
     assert!(codes.contains(&"DG007".to_string()), "{codes:?}");
+}
+
+#[test]
+fn a_function_handed_down_601_parameters_is_followed_to_the_deploy() {
+    // Passed by name, the deploy gives each call a context of its own (`f1[p=deploy]`),
+    // which is followed in one pass: no round limit stands in the way.
+    let codes = check_parameter_chain(600);
+    assert!(codes.contains(&"DG003".to_string()), "{codes:?}");
+    assert!(!codes.contains(&"DG007".to_string()), "{codes:?}");
 }
 
 #[test]

@@ -131,8 +131,11 @@ impl<'p> Analysis<'p> {
         let mut deploy_sites = Vec::new();
         let mut counter_sites = Vec::new();
         for (i, edge) in self.graph.edges.iter().enumerate() {
-            let into_sink = self.sinks.contains(&edge.to);
-            let into_counter = self.counters.contains(&edge.to);
+            // A sink called in a context of its own (`deploy_app(app, on_ready=f)`) is
+            // still the sink.
+            let target = self.graph.node_func[edge.to];
+            let into_sink = self.sinks.contains(&target);
+            let into_counter = self.counters.contains(&target);
             if !(into_sink || into_counter)
                 || edge.kind.is_speculative()
                 || !live.contains(&edge.from)
@@ -166,7 +169,7 @@ impl<'p> Analysis<'p> {
                     };
                     deploy_sites.push(DeploySite {
                         edge: site_edge,
-                        target: edge.to,
+                        target,
                         class,
                         exempt_rule,
                     });
@@ -179,7 +182,7 @@ impl<'p> Analysis<'p> {
                     };
                     counter_sites.push(DeploySite {
                         edge: site_edge,
-                        target: edge.to,
+                        target,
                         class,
                         exempt_rule: None,
                     });

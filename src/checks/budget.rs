@@ -612,10 +612,11 @@ impl<'a, 'p> Budget<'a, 'p> {
         {
             let edge = &self.analysis.graph.edges[edge_index];
             any_target = true;
-            let target = if self.analysis.sinks.contains(&edge.to) {
+            let sink = self.analysis.graph.node_func[edge.to];
+            let target = if self.analysis.sinks.contains(&sink) {
                 if self.exempt_detached.contains(&site) {
                     Paths::fall(Cost::zero())
-                } else if self.counts_then_may_raise(edge.to) {
+                } else if self.counts_then_may_raise(sink) {
                     // `_record_deploy(...)` then `wait_healthy(...)`: a deploy that raises
                     // may already have been counted, so a retry deploys again.
                     Paths {

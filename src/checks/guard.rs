@@ -491,7 +491,7 @@ impl<'a> Reader<'a, '_> {
             .graph
             .edges
             .iter()
-            .filter(|e| e.to == func)
+            .filter(|e| self.analysis.graph.node_func[e.to] == func)
             .map(|e| self.analysis.graph.node_func[e.from])
             .collect();
         let mut best: Option<Vec<Problem>> = None;

@@ -648,6 +648,36 @@ impl<'p> Evaluator<'p> {
             .collect()
     }
 
+    /// The node a call of `func` with these arguments runs as: a context of its own when
+    /// the arguments bind functions or classes (`_with_retry(backup, app)` runs
+    /// `_with_retry[fn=backup]`, which calls `backup` and nothing else), as a closure id.
+    /// `None` when no argument decides what runs, or the context budget is spent.
+    pub fn specialize(
+        &self,
+        file: FileIdx,
+        scope: ScopeIdx,
+        func: FuncId,
+        offset: usize,
+        args: &[Expr],
+        kwargs: &[(String, Expr)],
+    ) -> Option<usize> {
+        let mut shaped = self.shaping_args(file, scope, args);
+        for (name, value) in kwargs {
+            shaped.push(Arg {
+                shape: Shape::Keyword(name),
+                values: self
+                    .eval(file, scope, value)
+                    .into_iter()
+                    .filter(shapes_calls)
+                    .collect(),
+            });
+        }
+        match self.call_context(func, offset, &shaped, 0) {
+            0 => None,
+            ctx => Some(self.intern_closure(Closure { func, ctx })),
+        }
+    }
+
     /// A context for a call of `func` from the current context: the arguments (evaluated
     /// where the call is written) mapped onto `func`'s parameters.
     fn call_context(&self, func: FuncId, offset: usize, args: &[Arg], parent: CtxId) -> CtxId {
@@ -938,8 +968,16 @@ impl<'p> Evaluator<'p> {
         if given.is_empty() {
             return None;
         }
-        let param = &self.project.scope(file, scope).params[index];
         let mut values = given.clone();
+        drop(contexts);
+        // The context holds only what decides which code runs (functions, classes); what
+        // else the parameter may be comes from every call site.
+        values.extend(
+            self.param_value(file, scope, index)
+                .into_iter()
+                .filter(|v| !shapes_calls(v)),
+        );
+        let param = &self.project.scope(file, scope).params[index];
         if let Some(default) = &param.default {
             values.extend(self.eval(
                 file,
@@ -1479,7 +1517,8 @@ fn hold(value: Val) -> Val {
 }
 
 /// Past `MAX_STRINGS` literals, a set keeps `AnyStr` (at the same container depth) in their
-/// place: sound (each literal was a string) and bounded.
+/// place: sound (each literal was a string) and bounded. A literal beside an `AnyStr` at its
+/// depth is absorbed into it.
 fn widen_strings(values: &mut ValSet) {
     fn is_string(value: &Val) -> bool {
         match value {
@@ -1495,13 +1534,16 @@ fn widen_strings(values: &mut ValSet) {
             other => other,
         }
     }
-    if values.iter().filter(|v| is_string(v)).count() <= MAX_STRINGS {
-        return;
-    }
     let strings: Vec<Val> = values.iter().filter(|v| is_string(v)).cloned().collect();
+    // `AnyStr` already stands for every literal at its depth: absorbing them keeps the set
+    // from shrinking and growing back in turns (a widened set must stay widened).
+    let many = strings.len() > MAX_STRINGS;
     for value in strings {
-        values.remove(&value);
-        values.insert(widened(value));
+        let wide = widened(value.clone());
+        if many || values.contains(&wide) {
+            values.remove(&value);
+            values.insert(wide);
+        }
     }
 }
 
@@ -1512,7 +1554,8 @@ fn held_depth(value: &Val) -> usize {
     }
 }
 
-fn shapes_calls(value: &Val) -> bool {
+/// Values that decide which code runs when passed to a function (they key its contexts).
+pub fn shapes_calls(value: &Val) -> bool {
     match value {
         Val::Held(inner) | Val::Returns(inner) => shapes_calls(inner),
         Val::Func(_) | Val::Bound(_) | Val::Closure(_) | Val::Class(_) | Val::Subclasses(_) => true,
