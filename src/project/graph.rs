@@ -96,7 +96,9 @@ pub struct DynamicSite {
 
 /// Nodes are the project's functions (`FuncId`s, module top levels included), then the
 /// closures the evaluator found (`funcs.len() + closure`): a decorator's wrapper for one
-/// decorated function is its own node, so two decorated functions do not merge.
+/// decorated function is its own node, so two decorated functions do not merge, and so is
+/// a function called with functions as arguments (`_with_retry[fn=backup]`), so its callers
+/// do not merge. `node_func` says which function a node runs.
 pub struct CallGraph {
     pub edges: Vec<Edge>,
     /// The function each node runs.

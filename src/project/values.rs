@@ -179,7 +179,9 @@ struct Ctx {
     parent: CtxId,
 }
 
-/// A nested function evaluated inside a calling context of its enclosing function.
+/// A function evaluated inside a calling context: a nested function inside the call of its
+/// enclosing function that created it, or a function called with functions as arguments
+/// (`Evaluator::specialize`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Closure {
     pub func: FuncId,
