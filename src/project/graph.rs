@@ -287,15 +287,6 @@ struct Reader {
     due: bool,
 }
 
-/// Call-graph nodes that have a reader (functions, then the closures found so far).
-fn known_nodes(readers: &[Reader], project: &Project) -> usize {
-    project.funcs.len()
-        + readers
-            .iter()
-            .filter(|r| r.from >= project.funcs.len())
-            .count()
-}
-
 /// Resolves the readers that are due; false when the work budget ran out first.
 fn one_pass(
     project: &Project,
@@ -304,11 +295,17 @@ fn one_pass(
     readers: &mut Vec<Reader>,
     budget: u64,
 ) -> bool {
+    // The readers of the files' scopes come first, one per scope; closures follow in order.
+    let scope_readers = project
+        .files
+        .iter()
+        .map(|f| f.facts.scopes.len())
+        .sum::<usize>();
     let mut i = 0;
     loop {
         // Closures found while resolving (more may appear as they are resolved).
         if i == readers.len() {
-            let closure = known_nodes(readers, project) - project.funcs.len();
+            let closure = readers.len() - scope_readers;
             let Some(Closure { func, ctx }) = evaluator.closure(closure) else {
                 break;
             };
@@ -424,6 +421,10 @@ fn resolve_call(
         range: call.range,
     };
     let targets = evaluator.call_targets(file, scope, &call.callee);
+    // Evaluated once for every project function the call may reach.
+    let shaped = std::cell::OnceCell::new();
+    let shaped =
+        || shaped.get_or_init(|| evaluator.shape_call(file, scope, &call.args, &call.kwargs));
     let mut outside: Option<String> = None;
     for target in targets {
         match target {
@@ -439,8 +440,7 @@ fn resolve_call(
                 };
                 // A call that hands functions over runs the callee in a context of its own:
                 // the functions go there, not into the callee's shared parameter values.
-                let special =
-                    evaluator.specialize(file, scope, func, offset, &call.args, &call.kwargs);
+                let special = evaluator.specialize(func, offset, shaped());
                 pass.edges.push(Edge {
                     from,
                     to: special.map_or(func, |closure| project.funcs.len() + closure),
@@ -461,7 +461,9 @@ fn resolve_call(
                 );
             }
             Target::Closure(closure) => {
-                let func = evaluator.closures()[closure].func;
+                let Some(Closure { func, .. }) = evaluator.closure(closure) else {
+                    continue;
+                };
                 pass.edges.push(Edge {
                     from,
                     to: project.funcs.len() + closure,

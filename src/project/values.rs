@@ -167,6 +167,9 @@ struct Arg<'e> {
     values: ValSet,
 }
 
+/// A call's arguments as `Evaluator::shape_call` evaluated them, for `specialize`.
+pub struct ShapedArgs<'e>(Vec<Arg<'e>>);
+
 /// A calling context: the values bound to one function's parameters by one call, inside
 /// the context of the call that created the function (for closures). 0 is "no context".
 pub type CtxId = usize;
@@ -493,7 +496,7 @@ impl<'p> Evaluator<'p> {
         self.deps.computing(node, f)
     }
 
-    /// Nodes computed so far (the work a budget counts).
+    /// Nodes computed and values produced so far (the work a budget counts).
     pub fn work(&self) -> u64 {
         self.deps.work.get()
     }
@@ -628,53 +631,61 @@ impl<'p> Evaluator<'p> {
     }
 
     /// A call's arguments, evaluated once for every callee it may reach: only values that
-    /// can decide what runs (functions, classes, instances, modules) are kept.
+    /// decide what runs (functions, classes; see `shapes_calls`) are kept.
     fn shaping_args<'e>(&self, file: FileIdx, scope: ScopeIdx, args: &'e [Expr]) -> Vec<Arg<'e>> {
         args.iter()
-            .map(|arg| {
-                let (shape, value) = match arg {
-                    Expr::Keyword(name, value) => (Shape::Keyword(name), value.as_ref()),
-                    Expr::Element(_) => (Shape::Spread, arg),
-                    _ => (Shape::Positional, arg),
-                };
-                let values = match shape {
-                    Shape::Spread => ValSet::new(),
-                    _ => self
-                        .eval(file, scope, value)
-                        .into_iter()
-                        .filter(shapes_calls)
-                        .collect(),
-                };
-                Arg { shape, values }
+            .map(|arg| match arg {
+                Expr::Keyword(name, value) => {
+                    self.shaping_arg(file, scope, Shape::Keyword(name), value)
+                }
+                Expr::Element(_) => Arg {
+                    shape: Shape::Spread,
+                    values: ValSet::new(),
+                },
+                _ => self.shaping_arg(file, scope, Shape::Positional, arg),
             })
             .collect()
+    }
+
+    fn shaping_arg<'e>(
+        &self,
+        file: FileIdx,
+        scope: ScopeIdx,
+        shape: Shape<'e>,
+        value: &Expr,
+    ) -> Arg<'e> {
+        let values = self
+            .eval(file, scope, value)
+            .into_iter()
+            .filter(shapes_calls)
+            .collect();
+        Arg { shape, values }
+    }
+
+    /// The arguments of a call with its positional `args` and keyword `kwargs`, evaluated
+    /// once for all the functions it may call (see `specialize`).
+    pub fn shape_call<'e>(
+        &self,
+        file: FileIdx,
+        scope: ScopeIdx,
+        args: &'e [Expr],
+        kwargs: &'e [(String, Expr)],
+    ) -> ShapedArgs<'e> {
+        let mut shaped = self.shaping_args(file, scope, args);
+        shaped.extend(
+            kwargs
+                .iter()
+                .map(|(name, value)| self.shaping_arg(file, scope, Shape::Keyword(name), value)),
+        );
+        ShapedArgs(shaped)
     }
 
     /// The node a call of `func` with these arguments runs as: a context of its own when
     /// the arguments bind functions or classes (`_with_retry(backup, app)` runs
     /// `_with_retry[fn=backup]`, which calls `backup` and nothing else), as a closure id.
     /// `None` when no argument decides what runs, or the context budget is spent.
-    pub fn specialize(
-        &self,
-        file: FileIdx,
-        scope: ScopeIdx,
-        func: FuncId,
-        offset: usize,
-        args: &[Expr],
-        kwargs: &[(String, Expr)],
-    ) -> Option<usize> {
-        let mut shaped = self.shaping_args(file, scope, args);
-        for (name, value) in kwargs {
-            shaped.push(Arg {
-                shape: Shape::Keyword(name),
-                values: self
-                    .eval(file, scope, value)
-                    .into_iter()
-                    .filter(shapes_calls)
-                    .collect(),
-            });
-        }
-        match self.call_context(func, offset, &shaped, 0) {
+    pub fn specialize(&self, func: FuncId, offset: usize, args: &ShapedArgs) -> Option<usize> {
+        match self.call_context(func, offset, &args.0, 0) {
             0 => None,
             ctx => Some(self.intern_closure(Closure { func, ctx })),
         }
