@@ -19,6 +19,10 @@
 ; A bare decorator `@dec` calls `dec(f)` although no call is written.
 (decorator) @decorator
 
+; Operators, subscripts and attribute reads also call project code (`__add__`, property
+; getters): the extractor finds those nodes with a plain walk of the tree (`IMPLICIT_KINDS`),
+; not here: a query over them is quadratic in their nesting (`a + b + ... + z`).
+
 ; Name bindings.
 (assignment) @bind.assign
 (augmented_assignment) @bind.augmented

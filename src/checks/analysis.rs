@@ -387,6 +387,21 @@ impl<'p> Analysis<'p> {
                 format!(" through `{text}`")
             }
         };
+        if let Some((code, why)) = implicit_call(written) {
+            let why = match (why, short) {
+                ("attribute read", "__get__") => "the descriptor's `__get__`".to_string(),
+                ("attribute read", "__getattr__") => {
+                    "`__getattr__` for a missing attribute".to_string()
+                }
+                ("attribute read", _) => "the property getter".to_string(),
+                ("attribute store", "__set__") => "the descriptor's `__set__`".to_string(),
+                ("attribute store", "__setattr__") => "`__setattr__`".to_string(),
+                ("attribute store", _) => "the property setter".to_string(),
+                ("instantiates it", _) => "the class's constructor".to_string(),
+                (dunder, _) => format!("`{dunder}`"),
+            };
+            return format!("{from} runs {to} implicitly: `{code}` calls {why}");
+        }
         match &edge.kind {
             EdgeKind::Call => format!("{from} calls {to}{}", alias(written)),
             EdgeKind::Instantiate => format!("{from} instantiates `{written}`, running {to}"),
@@ -436,6 +451,18 @@ impl<'p> Analysis<'p> {
             range: self.project.scope(info.file, info.scope).name_range,
         }
     }
+}
+
+/// A call Python makes implicitly, as the extractor labels it (`a + b (__add__)`,
+/// `c.val (attribute read)`): the code and why it calls.
+fn implicit_call(callee_text: &str) -> Option<(&str, &str)> {
+    let (code, why) = callee_text.strip_suffix(')')?.rsplit_once(" (")?;
+    let implicit = why.starts_with("__") && why.ends_with("__")
+        || matches!(
+            why,
+            "attribute read" | "attribute store" | "instantiates it"
+        );
+    implicit.then_some((code, why))
 }
 
 /// Functions (not modules or lambdas) whose qualified name matches.

@@ -568,6 +568,12 @@ impl<'a, 'p> Budget<'a, 'p> {
         }
     }
 
+    /// Code Python runs implicitly (an operator, a subscript, an attribute read) that runs
+    /// no project code: plain data, taken neither to deploy nor to raise.
+    fn inert(&self, node: usize, site: Site, call: &Call) -> bool {
+        matches!(call.callee, Expr::Implicit(..)) && !self.edges_at.contains_key(&(node, site))
+    }
+
     fn call(&self, node: usize, file: FileIdx, scope: ScopeIdx, index: usize) -> Paths {
         let call = &self.analysis.project.scope(file, scope).calls[index];
         let site = Site {
@@ -588,6 +594,9 @@ impl<'a, 'p> Budget<'a, 'p> {
                 .returned_list(node)
                 .is_some_and(|names| names.iter().any(|n| growth_of_call(call, n) != 0));
         if records {
+            return Paths::fall(Cost::zero());
+        }
+        if self.inert(node, site, call) {
             return Paths::fall(Cost::zero());
         }
         if self.exempt_detached.contains(&site) {
@@ -1024,6 +1033,13 @@ impl<'a, 'p> Budget<'a, 'p> {
             let grows = growth_of_call(&calls[index], counter);
             if grows != 0 {
                 return (-sign * grows, false);
+            }
+            let site = Site {
+                file,
+                range: calls[index].range,
+            };
+            if self.inert(node, site, &calls[index]) {
+                return (0, false);
             }
             let paths = self.call(node, file, scope, index);
             let cost = paths.fall.unwrap_or_else(Cost::zero);

@@ -50,7 +50,26 @@ pub enum Expr {
     Not(Box<Expr>),
     /// Deliberately unknowable: `getattr(x, name)` with a computed name, and the like.
     Dynamic(&'static str),
+    /// The project code Python runs implicitly on this value: the callee of a call no one
+    /// wrote (`a + b` runs `a.__add__`, `c.val` runs a property getter). It evaluates to the
+    /// project functions that run, never to library code.
+    Implicit(Box<Expr>, Protocol),
     Opaque,
+}
+
+/// Why Python calls project code that no call expression names.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// A special method looked up on the value's class (`__add__` for `a + b`, `__iter__`
+    /// for `for x in a`).
+    Dunder(String),
+    /// Reading an attribute: a property getter, a descriptor's `__get__`, or `__getattr__`
+    /// when the class has no such attribute.
+    Get(String),
+    /// Assigning an attribute: a property setter, a descriptor's `__set__`, `__setattr__`.
+    Set(String),
+    /// `raise E`: a class raised without a call is instantiated.
+    Raise,
 }
 
 impl Expr {

@@ -7,7 +7,7 @@
 //! what it cut as `Expr::Dynamic` so the analysis fails closed on it.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use streaming_iterator::StreamingIterator;
 use tree_sitter::{Node, QueryCursor};
@@ -15,13 +15,15 @@ use tree_sitter::{Node, QueryCursor};
 use super::flow::build_flow;
 use super::identifier;
 use super::{
-    AttrStore, Binding, Call, Comprehension, Expr, FileFacts, Import, Param, ParamKind, Scope,
-    ScopeIdx, ScopeKind, SyntaxError, TextRange,
+    AttrStore, Binding, Call, Comprehension, Expr, FileFacts, Import, Param, ParamKind, Protocol,
+    Scope, ScopeIdx, ScopeKind, SyntaxError, TextRange,
 };
 use crate::parse::{QUERIES, parse, syntax_errors};
 
 /// How deep an expression is followed before it is treated as unknowable.
 const MAX_EXPR_DEPTH: usize = 64;
+/// How deep the receiver of an implicit call is followed (see `Extractor::receiver`).
+const RECEIVER_DEPTH: usize = 6;
 /// How many decorators on one definition are modelled precisely.
 const MAX_DECORATORS: usize = 6;
 /// Qualnames keep at most this many leading segments before eliding to `….name`: 10,000
@@ -69,6 +71,7 @@ pub fn extract(source: &[u8]) -> FileFacts {
         scopes: vec![module],
         scope_of_node: HashMap::new(),
         comprehension_uses: HashMap::new(),
+        not_reads: HashSet::new(),
     };
     extractor.run(tree.root_node());
     FileFacts {
@@ -133,6 +136,9 @@ enum Capture {
     /// A conditional expression or a short-circuit operand: calls inside may not run.
     MayNotRun,
     Comprehension,
+    /// Code Python calls although no call is written: operators, subscripts, attribute
+    /// reads, `raise E` (see `record_implicit`).
+    Implicit,
     /// Sub-captures (names, bodies) read through their parent's fields instead.
     Ignored,
 }
@@ -171,6 +177,10 @@ pub(super) struct Extractor<'s> {
     /// Comprehension node id -> what its result is bound to, noted by the assignment or
     /// `return` around it (visited first), so no capture asks tree-sitter for a parent.
     comprehension_uses: HashMap<usize, Comprehension>,
+    /// Attribute and subscript nodes that are assigned to (their store is recorded with the
+    /// assignment) and attribute nodes that are called (`obj.m(...)` resolves `m` itself):
+    /// noted by the outer capture, visited first, so the node's own capture skips them.
+    not_reads: HashSet<usize>,
 }
 
 /// Finds the innermost scope containing a position, for positions visited in order.
@@ -213,6 +223,7 @@ impl<'s> Extractor<'s> {
                 captures.push((kind, capture.node));
             }
         }
+        collect_implicit(root, &mut captures);
         // Outer nodes before the nodes they contain, so open ranges nest.
         captures.sort_by_key(|(_, n)| (n.start_byte(), std::cmp::Reverse(n.end_byte())));
 
@@ -292,6 +303,35 @@ impl<'s> Extractor<'s> {
     }
 
     /// A node's text; identifiers and dotted names as Python reads them (NFKC, PEP 3131).
+    /// The value an implicit call runs on, followed `RECEIVER_DEPTH` levels deep: these are
+    /// made for every operator and attribute node, and a nested one (`a + b + ... + z`, a
+    /// 100,000-link `a.b.b...b`) must not cost its whole depth for each of its nodes. A deeper
+    /// receiver is unknowable, so its implicit calls reach no project code.
+    fn receiver(&self, node: Node<'s>) -> Expr {
+        self.expr_at(node, MAX_EXPR_DEPTH - RECEIVER_DEPTH)
+    }
+
+    /// A node's text for a label, shortened, reading at most a bounded prefix of it: labels
+    /// are made for nested nodes (a 5 MB `a + a + ...` is a million operators), so reading
+    /// the whole text of each would be quadratic.
+    fn snippet(&self, node: Node) -> String {
+        let (start, end) = (
+            node.start_byte(),
+            node.end_byte().min(node.start_byte() + 256),
+        );
+        let bytes = &self.source[start..end];
+        let text = match std::str::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or(""),
+        };
+        let short = shorten(text);
+        if end < node.end_byte() && !short.ends_with("...") {
+            format!("{short}...")
+        } else {
+            short
+        }
+    }
+
     pub(super) fn text(&self, node: Node) -> Cow<'s, str> {
         let raw = node.utf8_text(self.source).unwrap_or("");
         match node.kind() {
@@ -464,6 +504,9 @@ impl<'s> Extractor<'s> {
                     }
                 }
                 let value = self.expr(right);
+                if kind == Capture::Augmented {
+                    self.record_augmented_read(node, left, scope);
+                }
                 let value = match augmented_operator(kind, node, left, self.source) {
                     // `x += v` rebinds `x` to `x + v`: the value keeps what `x` held.
                     Some(op) => Expr::BinOp(op, Box::new(self.expr(left)), Box::new(value)),
@@ -485,6 +528,7 @@ impl<'s> Extractor<'s> {
                     node.child_by_field_name("left"),
                     node.child_by_field_name("right"),
                 ) {
+                    self.record_for_protocol(node, right, scope);
                     let value = Expr::Element(Box::new(self.expr(right)));
                     self.bind_target(scope, left, value, 0);
                 }
@@ -540,7 +584,274 @@ impl<'s> Extractor<'s> {
                     self.scopes[scope].returns.push(value);
                 }
             }
+            Capture::Implicit => self.record_implicit(node, scope),
             Capture::Function | Capture::Class | Capture::Lambda | Capture::Ignored => {}
+        }
+    }
+
+    /// `t op= v` reads `t` (an attribute read or `__getitem__`, as its own capture would
+    /// have recorded before the store claimed the node) and runs `t.__iop__`.
+    fn record_augmented_read(&mut self, node: Node<'s>, left: Node<'s>, scope: ScopeIdx) {
+        let range = TextRange::of(&left);
+        let text = self.snippet(left);
+        match (
+            left.kind(),
+            left.child_by_field_name("object"),
+            left.child_by_field_name("attribute"),
+        ) {
+            ("attribute", Some(object), Some(attr)) => {
+                let (object, attr) = (self.receiver(object), self.text(attr).to_string());
+                self.push_implicit(
+                    scope,
+                    range,
+                    object,
+                    Protocol::Get(attr),
+                    format!("{text} (attribute read)"),
+                );
+            }
+            ("subscript", ..) => {
+                if let Some(value) = left.child_by_field_name("value") {
+                    let value = self.receiver(value);
+                    self.push_implicit(
+                        scope,
+                        range,
+                        value,
+                        Protocol::Dunder("__getitem__".into()),
+                        format!("{text} (__getitem__)"),
+                    );
+                }
+            }
+            _ => {}
+        }
+        let op = node
+            .child_by_field_name("operator")
+            .map(|o| self.text(o).trim_end_matches('=').to_string());
+        if let Some(name) = op.as_deref().and_then(binary_dunder) {
+            let target = self.receiver(left);
+            let inplace = format!("__i{}", &name[2..]);
+            let label = format!("{} ({inplace})", self.snippet(node));
+            let whole = TextRange::of(&node);
+            self.push_implicit(
+                scope,
+                whole,
+                target.clone(),
+                Protocol::Dunder(inplace),
+                label,
+            );
+            let label = format!("{} ({name})", self.snippet(node));
+            self.push_implicit(scope, whole, target, Protocol::Dunder(name.into()), label);
+        }
+    }
+
+    /// `globals()["name"]` is the module's global `name`: a lookup by a literal name, no
+    /// more dynamic than writing `name`.
+    fn global_by_literal(&self, value: Node<'s>, key: Node<'s>) -> Option<String> {
+        if !is_globals_call(value, self.source) || key.kind() != "string" {
+            return None;
+        }
+        string_literal(key, self.source).filter(|name| !name.is_empty())
+    }
+
+    /// Pushes a call no one wrote: `receiver`'s `protocol` runs, at `range`. Its callee
+    /// evaluates only to the project functions that run (`Expr::Implicit`), so no check that
+    /// looks for a library call (`os.environ.pop`) mistakes it for one.
+    fn push_implicit(
+        &mut self,
+        scope: ScopeIdx,
+        range: TextRange,
+        receiver: Expr,
+        protocol: Protocol,
+        callee_text: String,
+    ) {
+        let (certain, comprehension) = self.call_context();
+        self.scopes[scope].calls.push(Call {
+            range,
+            callee: Expr::Implicit(Box::new(receiver), protocol),
+            callee_text,
+            written_name: None,
+            args: Vec::new(),
+            kwargs: Vec::new(),
+            certain,
+            comprehension,
+        });
+    }
+
+    /// `for x in it` calls `it.__iter__()` and then `__next__()` on what that returned: on
+    /// one-character ranges at the iterable's start and at the `for` (no written call has
+    /// them).
+    fn record_for_protocol(&mut self, node: Node<'s>, right: Node<'s>, scope: ScopeIdx) {
+        let iterable = self.receiver(right);
+        let text = self.snippet(right);
+        let iterator = Expr::Call(
+            Box::new(Expr::Implicit(
+                Box::new(iterable.clone()),
+                Protocol::Dunder("__iter__".into()),
+            )),
+            Vec::new(),
+        );
+        let start = right.start_byte();
+        self.push_implicit(
+            scope,
+            TextRange::new(start, start + 1),
+            iterable,
+            Protocol::Dunder("__iter__".into()),
+            format!("for ... in {text} (__iter__)"),
+        );
+        let at = node.start_byte();
+        self.push_implicit(
+            scope,
+            TextRange::new(at, at + 1),
+            iterator,
+            Protocol::Dunder("__next__".into()),
+            format!("for ... in {text} (__next__)"),
+        );
+    }
+
+    /// Operators, comparisons, subscripts, attribute reads and `raise E`: each runs the
+    /// special method, property or descriptor its operand's class defines.
+    fn record_implicit(&mut self, node: Node<'s>, scope: ScopeIdx) {
+        if self.not_reads.contains(&node.id()) {
+            return;
+        }
+        let range = TextRange::of(&node);
+        let text = self.snippet(node);
+        let field = |name: &str| node.child_by_field_name(name);
+        match node.kind() {
+            "binary_operator" => {
+                let (Some(left), Some(op), Some(right)) =
+                    (field("left"), field("operator"), field("right"))
+                else {
+                    return;
+                };
+                let Some(name) = binary_dunder(&self.text(op)) else {
+                    return;
+                };
+                let (left, right) = (self.receiver(left), self.receiver(right));
+                let reflected = format!("__r{}", &name[2..]);
+                self.push_implicit(
+                    scope,
+                    range,
+                    left,
+                    Protocol::Dunder(name.into()),
+                    format!("{text} ({name})"),
+                );
+                let label = format!("{text} ({reflected})");
+                self.push_implicit(scope, range, right, Protocol::Dunder(reflected), label);
+            }
+            "unary_operator" => {
+                let (Some(op), Some(operand)) = (field("operator"), field("argument")) else {
+                    return;
+                };
+                let name = match &*self.text(op) {
+                    "-" => "__neg__",
+                    "+" => "__pos__",
+                    "~" => "__invert__",
+                    _ => return,
+                };
+                let operand = self.receiver(operand);
+                self.push_implicit(
+                    scope,
+                    range,
+                    operand,
+                    Protocol::Dunder(name.into()),
+                    format!("{text} ({name})"),
+                );
+            }
+            "comparison_operator" => {
+                let mut walk = node.walk();
+                let operands: Vec<Node<'s>> = node.named_children(&mut walk).collect();
+                let mut walk = node.walk();
+                let operators: Vec<String> = node
+                    .children_by_field_name("operators", &mut walk)
+                    .map(|o| {
+                        self.text(o)
+                            .split_whitespace()
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    })
+                    .collect();
+                for (i, op) in operators.iter().enumerate() {
+                    let (Some(&a), Some(&b)) = (operands.get(i), operands.get(i + 1)) else {
+                        break;
+                    };
+                    let (a, b) = (self.receiver(a), self.receiver(b));
+                    let (forward, backward) = match op.as_str() {
+                        "==" => ("__eq__", Some("__eq__")),
+                        "!=" => ("__ne__", Some("__ne__")),
+                        "<" => ("__lt__", Some("__gt__")),
+                        ">" => ("__gt__", Some("__lt__")),
+                        "<=" => ("__le__", Some("__ge__")),
+                        ">=" => ("__ge__", Some("__le__")),
+                        // `a in b` asks the container.
+                        "in" | "not in" => {
+                            self.push_implicit(
+                                scope,
+                                range,
+                                b,
+                                Protocol::Dunder("__contains__".into()),
+                                format!("{text} (__contains__)"),
+                            );
+                            continue;
+                        }
+                        _ => continue,
+                    };
+                    self.push_implicit(
+                        scope,
+                        range,
+                        a,
+                        Protocol::Dunder(forward.into()),
+                        format!("{text} ({forward})"),
+                    );
+                    if let Some(backward) = backward {
+                        self.push_implicit(
+                            scope,
+                            range,
+                            b,
+                            Protocol::Dunder(backward.into()),
+                            format!("{text} ({backward})"),
+                        );
+                    }
+                }
+            }
+            "subscript" => {
+                let Some(value) = field("value") else { return };
+                let value = self.receiver(value);
+                self.push_implicit(
+                    scope,
+                    range,
+                    value,
+                    Protocol::Dunder("__getitem__".into()),
+                    format!("{text} (__getitem__)"),
+                );
+            }
+            "attribute" => {
+                let (Some(object), Some(attr)) = (field("object"), field("attribute")) else {
+                    return;
+                };
+                let attr = self.text(attr).to_string();
+                let object = self.receiver(object);
+                self.push_implicit(
+                    scope,
+                    range,
+                    object,
+                    Protocol::Get(attr),
+                    format!("{text} (attribute read)"),
+                );
+            }
+            "raise_statement" => {
+                // `raise E()` is a written call; `raise E` instantiates `E` too.
+                let Some(raised) = node.named_child(0) else {
+                    return;
+                };
+                if raised.kind() == "call" {
+                    return;
+                }
+                let label = format!("raise {} (instantiates it)", self.snippet(raised));
+                let raised_range = TextRange::of(&raised);
+                let raised = self.receiver(raised);
+                self.push_implicit(scope, raised_range, raised, Protocol::Raise, label);
+            }
+            _ => {}
         }
     }
 
@@ -549,15 +860,24 @@ impl<'s> Extractor<'s> {
             return;
         };
         let function = unsplat(written);
+        // `globals()["name"]` reads or binds a global by name (see `global_by_literal`).
+        if is_globals_call(node, self.source)
+            && let Some(parent) = node.parent()
+            && parent.kind() == "subscript"
+            && let Some(key) = parent.child_by_field_name("subscript")
+            && self.global_by_literal(node, key).is_some()
+        {
+            return;
+        }
         // `*f(x)` and `*a.f(x)` start at `f` / `a`, as Python sees them.
         let start = leftmost_splat(written).map_or(node.start_byte(), |inner| inner.start_byte());
-        let callee = self.expr(function);
+        let callee = self.receiver(function);
         let written_name = written_name(function, self.source);
         let mut args = Vec::new();
         let mut kwargs = Vec::new();
         if let Some(arguments) = node.child_by_field_name("arguments") {
             if arguments.kind() == "generator_expression" {
-                args.push(self.expr(arguments));
+                args.push(self.receiver(arguments));
             } else {
                 let mut walk = arguments.walk();
                 for arg in arguments.named_children(&mut walk) {
@@ -567,23 +887,36 @@ impl<'s> Extractor<'s> {
                                 arg.child_by_field_name("name"),
                                 arg.child_by_field_name("value"),
                             ) {
-                                kwargs.push((self.text(name).to_string(), self.expr(value)));
+                                kwargs.push((self.text(name).to_string(), self.receiver(value)));
                             }
                         }
                         "list_splat" | "dictionary_splat" => {
                             if let Some(inner) = arg.named_child(0) {
-                                args.push(Expr::Element(Box::new(self.expr(inner))));
+                                args.push(Expr::Element(Box::new(self.receiver(inner))));
                             }
                         }
                         "comment" => {}
-                        _ => args.push(self.expr(arg)),
+                        _ => args.push(self.receiver(arg)),
                     }
                 }
             }
         }
+        // `setattr(obj, "name", value)` is `obj.name = value`.
+        if let (Expr::Name(f), [object, Expr::Str(attr), value]) = (&callee, args.as_slice())
+            && f == "setattr"
+        {
+            self.scopes[scope].attr_stores.push(AttrStore {
+                object: object.clone(),
+                attr: attr.clone(),
+                value: value.clone(),
+            });
+        }
+        if unsplat(function).kind() == "attribute" {
+            self.not_reads.insert(unsplat(function).id());
+        }
         self.record_container_store(scope, &callee, &args);
         let (certain, comprehension) = self.call_context();
-        let callee_text = shorten(&self.text(function));
+        let callee_text = self.snippet(function);
         self.scopes[scope].calls.push(Call {
             range: TextRange::new(start, node.end_byte()),
             callee,
@@ -830,6 +1163,15 @@ impl<'s> Extractor<'s> {
                 ) {
                     let object = self.expr(object);
                     let attr = self.text(attr).to_string();
+                    self.not_reads.insert(target.id());
+                    let text = self.snippet(target);
+                    self.push_implicit(
+                        scope,
+                        TextRange::of(&target),
+                        object.clone(),
+                        Protocol::Set(attr.clone()),
+                        format!("{text} = ... (attribute store)"),
+                    );
                     self.scopes[scope].attr_stores.push(AttrStore {
                         object,
                         attr,
@@ -838,7 +1180,30 @@ impl<'s> Extractor<'s> {
                 }
             }
             "subscript" => {
+                if let (Some(base), Some(key)) = (
+                    target.child_by_field_name("value"),
+                    target.child_by_field_name("subscript"),
+                ) && let Some(name) = self.global_by_literal(base, key)
+                {
+                    self.not_reads.insert(target.id());
+                    self.scopes[0].bindings.push(Binding {
+                        name,
+                        value,
+                        range: TextRange::of(&target),
+                    });
+                    return;
+                }
                 if let Some(base) = target.child_by_field_name("value") {
+                    self.not_reads.insert(target.id());
+                    let text = self.snippet(target);
+                    let container = self.receiver(base);
+                    self.push_implicit(
+                        scope,
+                        TextRange::of(&target),
+                        container,
+                        Protocol::Dunder("__setitem__".into()),
+                        format!("{text} = ... (__setitem__)"),
+                    );
                     self.bind_target(scope, base, Expr::Container(vec![value]), depth + 1);
                 }
             }
@@ -887,6 +1252,9 @@ impl<'s> Extractor<'s> {
             },
             "call" => self.call_expr(node, depth),
             "subscript" => match (field("value"), field("subscript")) {
+                (Some(value), Some(key)) if let Some(name) = self.global_by_literal(value, key) => {
+                    Expr::Name(name)
+                }
                 (Some(value), Some(key)) => {
                     Expr::Subscript(Box::new(sub(value)), Box::new(sub(key)))
                 }
@@ -1141,6 +1509,68 @@ fn augmented_operator(kind: Capture, node: Node, left: Node, source: &[u8]) -> O
 }
 
 /// tree-sitter reads `*f(x)` as a call of `*f`; Python calls `f` and unpacks the result.
+/// Node kinds that make Python call project code no call expression names (see
+/// `Extractor::record_implicit`).
+const IMPLICIT_KINDS: &[&str] = &[
+    "binary_operator",
+    "unary_operator",
+    "comparison_operator",
+    "subscript",
+    "attribute",
+    "raise_statement",
+];
+
+/// Every node of an `IMPLICIT_KINDS` kind, by one walk of the tree (linear in its size, where
+/// a tree-sitter query over nested nodes of one kind is quadratic in their depth).
+fn collect_implicit<'s>(root: Node<'s>, captures: &mut Vec<(Capture, Node<'s>)>) {
+    let mut cursor = root.walk();
+    loop {
+        let node = cursor.node();
+        if IMPLICIT_KINDS.contains(&node.kind()) {
+            captures.push((Capture::Implicit, node));
+        }
+        if cursor.goto_first_child() {
+            continue;
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                return;
+            }
+        }
+    }
+}
+
+/// Whether a call node is `globals()`.
+fn is_globals_call(node: Node, source: &[u8]) -> bool {
+    node.kind() == "call"
+        && node
+            .child_by_field_name("function")
+            .is_some_and(|f| f.kind() == "identifier" && f.utf8_text(source) == Ok("globals"))
+        && node
+            .child_by_field_name("arguments")
+            .is_some_and(|a| a.named_child_count() == 0)
+}
+
+/// The special method of a binary operator (`+` runs `__add__`).
+fn binary_dunder(op: &str) -> Option<&'static str> {
+    Some(match op {
+        "+" => "__add__",
+        "-" => "__sub__",
+        "*" => "__mul__",
+        "@" => "__matmul__",
+        "/" => "__truediv__",
+        "//" => "__floordiv__",
+        "%" => "__mod__",
+        "**" => "__pow__",
+        "<<" => "__lshift__",
+        ">>" => "__rshift__",
+        "&" => "__and__",
+        "|" => "__or__",
+        "^" => "__xor__",
+        _ => return None,
+    })
+}
+
 fn unsplat(function: Node) -> Node {
     match function.kind() {
         "list_splat" | "dictionary_splat" => function.named_child(0).unwrap_or(function),

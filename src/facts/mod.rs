@@ -8,7 +8,7 @@ mod expr;
 mod extract;
 mod flow;
 
-pub use expr::Expr;
+pub use expr::{Expr, Protocol};
 pub use extract::extract;
 pub use flow::{Block, Step};
 

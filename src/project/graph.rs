@@ -420,7 +420,7 @@ fn resolve_call(
         file,
         range: call.range,
     };
-    let targets = evaluator.call_targets(file, scope, &call.callee);
+    let targets = evaluator.call_targets_of(file, scope, call);
     // Evaluated once for every project function the call may reach.
     let shaped = std::cell::OnceCell::new();
     let shaped =
@@ -746,14 +746,23 @@ mod tests {
     fn same_fixed_point(project: &Project, label: &str) -> BTreeSet<(String, String, String)> {
         let limits = Limits::for_project(project);
         let (worklist, _) = CallGraph::build_within(project, limits);
+        // The oracle recomputes everything every round, so it does more work than the
+        // product's budget allows for the worklist: give it room (the worklist keeps the
+        // product's budget, and must settle within it).
         let (plain, _) = CallGraph::build_within(
             project,
             Limits {
                 recompute_all: true,
+                work: limits.work.saturating_mul(8),
                 ..limits
             },
         );
-        assert!(!worklist.unsettled && !plain.unsettled, "{label}");
+        assert!(
+            !worklist.unsettled && !plain.unsettled,
+            "{label}: worklist unsettled {}, plain unsettled {}",
+            worklist.unsettled,
+            plain.unsettled
+        );
         let found = edges(&worklist);
         assert_eq!(found, edges(&plain), "{label}");
         found

@@ -10,7 +10,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::{ClassId, FileIdx, FuncId, Project};
-use crate::facts::{Expr, ParamKind, ScopeIdx, ScopeKind};
+use crate::facts::{Call, Expr, ParamKind, Protocol, ScopeIdx, ScopeKind};
 
 pub type ValSet = BTreeSet<Val>;
 
@@ -865,7 +865,97 @@ impl<'p> Evaluator<'p> {
             | Expr::Not(_) => ValSet::new(),
             Expr::Str(s) => ValSet::from([Val::Str(s.clone())]),
             Expr::Dynamic(reason) => ValSet::from([Val::Unresolved(reason)]),
+            Expr::Implicit(receiver, protocol) => {
+                let receivers = self.eval(file, scope, receiver);
+                receivers
+                    .iter()
+                    .flat_map(|r| self.implicit(r, protocol))
+                    .collect()
+            }
         }
+    }
+
+    /// The project functions Python runs implicitly on `value` (see `Protocol`). Library
+    /// values run no project code this way; unknown ones are not guessed at (an operator on
+    /// every unknown value would reach every `__add__` of the project).
+    fn implicit(&self, value: &Val, protocol: &Protocol) -> ValSet {
+        let project_code = |values: ValSet| -> ValSet {
+            values
+                .into_iter()
+                .filter(|v| matches!(v, Val::Func(_) | Val::Bound(_) | Val::Closure(_)))
+                .collect()
+        };
+        let (class, family) = match value {
+            Val::Instance(class) => (*class, false),
+            Val::Family(class) => (*class, true),
+            Val::Class(_) | Val::Subclasses(_) if *protocol == Protocol::Raise => {
+                return ValSet::from([value.clone()]);
+            }
+            _ => return ValSet::new(),
+        };
+        let lookup = |name: &str, bound: bool| {
+            if family {
+                self.family_attr(class, name, bound)
+            } else {
+                self.class_attr(class, name, bound)
+            }
+        };
+        match protocol {
+            Protocol::Dunder(name) => project_code(lookup(name, true)),
+            Protocol::Raise => ValSet::new(),
+            Protocol::Get(name) | Protocol::Set(name) => {
+                let setting = matches!(protocol, Protocol::Set(_));
+                let found = lookup(name, false);
+                let mut runs = ValSet::new();
+                for attribute in &found {
+                    match attribute {
+                        Val::Func(f) | Val::Bound(f) if self.is_accessor(*f, setting) => {
+                            runs.insert(Val::Bound(*f));
+                        }
+                        // A descriptor: a class attribute whose class defines `__get__`.
+                        Val::Instance(descriptor) => runs.extend(project_code(self.class_attr(
+                            *descriptor,
+                            if setting { "__set__" } else { "__get__" },
+                            true,
+                        ))),
+                        _ => {}
+                    }
+                }
+                // A class with a library base answers unknown for what it lacks; a class
+                // body's `present = 1` has no value deployguard follows but is there.
+                let missing = found.iter().all(|v| matches!(v, Val::UnknownAttr(_)))
+                    && !self.mro[class].iter().any(|&ancestor| {
+                        let info = &self.project.classes[ancestor];
+                        !self
+                            .project
+                            .bindings_of(info.file, info.scope, name)
+                            .is_empty()
+                    });
+                let fallback = match (setting, missing) {
+                    (true, _) => Some("__setattr__"),
+                    (false, true) => Some("__getattr__"),
+                    (false, false) => None,
+                };
+                if let Some(fallback) = fallback {
+                    runs.extend(project_code(lookup(fallback, true)));
+                }
+                runs
+            }
+        }
+    }
+
+    /// A property (or `cached_property`) getter, or with `setting` a property setter.
+    fn is_accessor(&self, func: FuncId, setting: bool) -> bool {
+        let wanted: &[&str] = if setting {
+            &["setter"]
+        } else {
+            &["property", "cached_property", "getter"]
+        };
+        self.project
+            .func_scope(func)
+            .decorators
+            .iter()
+            .any(|d| d.final_name().is_some_and(|n| wanted.contains(&n)))
     }
 
     fn module_value(&self, name: &str) -> Val {
@@ -965,6 +1055,10 @@ impl<'p> Evaluator<'p> {
                 for &i in self.project.bindings_of(file, scope, name) {
                     values.extend(self.eval(file, scope, &s.bindings[i].value));
                 }
+                // `module.name = f` from anywhere rebinds the module's global.
+                if scope == 0 && self.attr_stores.contains_key(name) {
+                    values.extend(self.stored_attr(name, &[Val::Module(file)]));
+                }
                 values
             })
     }
@@ -1050,6 +1144,9 @@ impl<'p> Evaluator<'p> {
     /// What `value.attr` may be.
     pub fn attr(&self, value: &Val, attr: &str) -> ValSet {
         match value {
+            // `self.__class__` is the instance's class.
+            Val::Instance(class) if attr == "__class__" => ValSet::from([Val::Class(*class)]),
+            Val::Family(class) if attr == "__class__" => ValSet::from([Val::Subclasses(*class)]),
             Val::Module(file) => self.module_attr(*file, attr),
             Val::Class(class) => self.class_attr(*class, attr, false),
             Val::Instance(class) => self.class_attr(*class, attr, true),
@@ -1319,8 +1416,20 @@ impl<'p> Evaluator<'p> {
                 }
                 Val::External(path) | Val::Builtin(path) => {
                     let name = path.as_str();
-                    if DYNAMIC_EXTERNALS.contains(&name) || DYNAMIC_BUILTINS.contains(&name) {
+                    if let Some(named) = self.named_by_literal(file, scope, name, args) {
+                        values.extend(named);
+                    } else if DYNAMIC_EXTERNALS.contains(&name) || DYNAMIC_BUILTINS.contains(&name)
+                    {
                         values.insert(Val::Unresolved("a dynamic import or evaluation"));
+                    } else if name == "type" && args.len() == 1 {
+                        // `type(self)` is the instance's class.
+                        for value in first_arg() {
+                            match value {
+                                Val::Instance(class) => values.insert(Val::Class(class)),
+                                Val::Family(class) => values.insert(Val::Subclasses(class)),
+                                _ => false,
+                            };
+                        }
                     } else if name == "functools.partial" {
                         values.extend(first_arg());
                     } else if name == "super" {
@@ -1375,6 +1484,79 @@ impl<'p> Evaluator<'p> {
         values
     }
 
+    /// `importlib.import_module("pkg.mod")` is the module and `operator.methodcaller("m")`
+    /// calls `.m()` on its argument: a literal name makes them no more dynamic than an
+    /// import or a method call. `None` when `name` is neither or the name is not literal.
+    fn named_by_literal(
+        &self,
+        file: FileIdx,
+        scope: ScopeIdx,
+        name: &str,
+        args: &[Expr],
+    ) -> Option<ValSet> {
+        if !matches!(name, "importlib.import_module" | "operator.methodcaller") {
+            return None;
+        }
+        let [arg] = args else {
+            return None;
+        };
+        let names = self.eval(file, scope, arg);
+        let literals: Vec<&String> = names
+            .iter()
+            .filter_map(|v| match v {
+                Val::Str(s) => Some(s),
+                _ => None,
+            })
+            .collect();
+        if literals.is_empty() || literals.len() != names.len() {
+            return None;
+        }
+        let mut values = ValSet::new();
+        for literal in literals {
+            match name {
+                "importlib.import_module" if !literal.starts_with('.') => {
+                    values.insert(self.module_value(literal));
+                }
+                "operator.methodcaller" => {
+                    values.insert(Val::UnknownAttr(literal.clone()));
+                }
+                _ => return None,
+            }
+        }
+        Some(values)
+    }
+
+    /// The targets of a written call: `call_targets`, except that a dynamic-looking call
+    /// with a literal name (`importlib.import_module("a")`) runs what it names.
+    pub fn call_targets_of(&self, file: FileIdx, scope: ScopeIdx, call: &Call) -> BTreeSet<Target> {
+        let mut targets = self.call_targets(file, scope, &call.callee);
+        if !targets.iter().any(|t| matches!(t, Target::Dynamic(_))) || !call.kwargs.is_empty() {
+            return targets;
+        }
+        for callee in self.eval(file, scope, &call.callee) {
+            let (Val::External(name) | Val::Builtin(name)) = &callee else {
+                continue;
+            };
+            let Some(named) = self.named_by_literal(file, scope, name, &call.args) else {
+                continue;
+            };
+            targets.retain(|t| !matches!(t, Target::Dynamic(_)));
+            targets.insert(Target::External(name.clone()));
+            for value in named {
+                if let Val::Module(module) = value
+                    && let Some(func) = self.project.func_of_scope(module, 0)
+                {
+                    targets.insert(Target::Func {
+                        func,
+                        offset: 0,
+                        instantiates: false,
+                    });
+                }
+            }
+        }
+        targets
+    }
+
     fn enclosing_class(&self, file: FileIdx, mut scope: ScopeIdx) -> Option<ClassId> {
         loop {
             let s = self.project.scope(file, scope);
@@ -1390,7 +1572,7 @@ impl<'p> Evaluator<'p> {
     pub fn call_targets(&self, file: FileIdx, scope: ScopeIdx, callee: &Expr) -> BTreeSet<Target> {
         let mut targets = BTreeSet::new();
         let callees = self.eval(file, scope, callee);
-        if callees.is_empty() {
+        if callees.is_empty() && !matches!(callee, Expr::Implicit(..)) {
             let name = callee.dotted().unwrap_or_else(|| "<expression>".into());
             targets.insert(Target::External(name));
         }
