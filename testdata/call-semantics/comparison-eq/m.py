@@ -1,0 +1,12 @@
+class V:
+    def __eq__(self, other):
+        target()
+        return True
+
+def target(): pass
+
+def f():
+    return V() == 1
+
+def clean():
+    return 1 == 2

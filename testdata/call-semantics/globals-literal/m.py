@@ -1,0 +1,9 @@
+def target(): pass
+
+def other(): pass
+
+def f():
+    globals()["target"]()
+
+def clean():
+    globals()["other"]()

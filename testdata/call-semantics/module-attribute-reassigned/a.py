@@ -1,0 +1,7 @@
+def noop(): pass
+
+def run():
+    noop()
+
+def calm():
+    return None

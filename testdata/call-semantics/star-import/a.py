@@ -1,0 +1,3 @@
+def target(): pass
+
+def other(): pass
