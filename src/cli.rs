@@ -87,8 +87,10 @@ pub struct RatchetArgs {
     /// The directory inside the repository whose tests to compare.
     #[arg(default_value = ".")]
     pub root: std::path::PathBuf,
-    /// The revision to compare against (e.g. origin/main, HEAD~1).
-    #[arg(long, value_name = "REV")]
+    /// The revision to compare against (e.g. origin/main, HEAD~1), or `auto`: read it from
+    /// pre-commit's hook (HEAD against the index; PRE_COMMIT_FROM_REF..PRE_COMMIT_TO_REF on
+    /// pre-push) or from Drone (the pull request's merge base; DRONE_COMMIT_BEFORE on a push).
+    #[arg(long, value_name = "REV|auto")]
     pub base: Option<String>,
     /// The revision to check; default: the working tree.
     #[arg(long, value_name = "REV")]

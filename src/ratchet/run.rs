@@ -29,6 +29,8 @@ pub enum Revision {
 pub enum RatchetError {
     #[error(transparent)]
     Git(#[from] GitError),
+    #[error(transparent)]
+    AutoBase(#[from] super::base::AutoBaseError),
     #[error("{path}: {message}")]
     Tree { path: PathBuf, message: String },
     #[error("{file}: {message}")]
@@ -43,6 +45,7 @@ impl RatchetError {
     pub fn help(&self) -> Option<String> {
         match self {
             RatchetError::Git(e) => e.hint(),
+            RatchetError::AutoBase(e) => e.help(),
             RatchetError::Tree { .. } => {
                 Some("pass two existing directories to --base-tree and --head-tree".into())
             }
