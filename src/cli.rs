@@ -73,6 +73,9 @@ pub enum Command {
     },
     /// Compare the tests of two revisions: exit 1 if a test was weakened, removed or skipped.
     Ratchet(RatchetArgs),
+    /// Write the reviewer's report (Markdown): B1 the budget, B2 the guard, B3 the ratchet,
+    /// and the runs' logs against the budget; exit 1 if any fails.
+    Verify(VerifyArgs),
     /// Explain a rule (e.g. `explain DG003`), `config`, or list the rules.
     Explain {
         /// A code such as DG003, a rule name, or `config`.
@@ -105,6 +108,31 @@ pub struct RatchetArgs {
     pub head_tree: Option<std::path::PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// The harness's directory (as for `check`), inside the git repository.
+    #[arg(default_value = ".")]
+    pub root: PathBuf,
+    /// Policy file, as for `check`.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The revision whose tests B3 compares with (or `auto`, as for `ratchet`); without it
+    /// B3 is reported as not checked.
+    #[arg(long, value_name = "REV|auto")]
+    pub base: Option<String>,
+    /// The commit under review; it must be the one checked out, since B1 and B2 read the
+    /// files on disk. Default: the working tree.
+    #[arg(long, value_name = "REV")]
+    pub head: Option<String>,
+    /// Write the report to FILE instead of stdout (stdout then gets the verdicts).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// A run's log holding the harness's RUN SUMMARY, checked against the static budget
+    /// (repeatable).
+    #[arg(long = "run-log", value_name = "FILE")]
+    pub run_log: Vec<PathBuf>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

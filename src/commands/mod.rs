@@ -7,6 +7,7 @@ mod graph;
 mod paths;
 mod ratchet;
 mod sites;
+mod verify;
 
 use std::path::Path;
 
@@ -47,6 +48,12 @@ pub enum CommandError {
     Usage { message: String, help: String },
     #[error(transparent)]
     Ratchet(#[from] crate::ratchet::run::RatchetError),
+    #[error("cannot {action} {}: {source}", path.display())]
+    File {
+        action: &'static str,
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl CommandError {
@@ -64,6 +71,7 @@ impl CommandError {
             ),
             CommandError::Usage { help, .. } => (!help.is_empty()).then(|| help.clone()),
             CommandError::Ratchet(e) => e.help(),
+            CommandError::File { .. } => Some("check the path and its permissions".into()),
         }
     }
 }
@@ -79,6 +87,7 @@ pub fn run(command: Command) -> Result<Outcome, CommandError> {
         } => graph::run(&common, speculative),
         Command::Explain { code, format } => explain::run(code.as_deref(), format),
         Command::Ratchet(args) => ratchet::run(&args),
+        Command::Verify(args) => verify::run(&args),
     }
 }
 

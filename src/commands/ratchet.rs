@@ -11,7 +11,7 @@ use crate::cli::{Format, RatchetArgs};
 use crate::ratchet::base::{Auto, auto};
 use crate::ratchet::compare::RatchetFinding;
 use crate::ratchet::git::{Git, Side};
-use crate::ratchet::run::{RatchetError, RatchetReport, Revision, ratchet};
+use crate::ratchet::run::{Compared, RatchetError, RatchetReport, Revision, ratchet};
 
 pub fn run(args: &RatchetArgs) -> Result<Outcome, CommandError> {
     if args.format == Format::Dot {
@@ -57,26 +57,6 @@ pub fn run(args: &RatchetArgs) -> Result<Outcome, CommandError> {
         stdout,
         warning: compared.note.clone(),
     })
-}
-
-/// A ratchet run and what it compared.
-pub struct Compared {
-    /// `None` when there was nothing to compare (the first commit).
-    pub report: Option<RatchetReport>,
-    /// How `--base auto` chose the revisions, or why nothing was compared.
-    pub basis: Option<String>,
-    /// The base commit's full id (git only).
-    pub base: Option<String>,
-    /// The head: a full commit id, `the index` or `the working tree` (git only).
-    pub head: Option<String>,
-    /// Said on stderr.
-    pub note: Option<String>,
-}
-
-impl Compared {
-    pub fn failing(&self) -> usize {
-        self.report.as_ref().map_or(0, RatchetReport::failing)
-    }
 }
 
 /// Compares the tests of `base` (a revision, or `auto`: see [`crate::ratchet::base`]) with
@@ -280,6 +260,8 @@ fn json(compared: &Compared) -> String {
         files_compared: usize,
         tests_base: usize,
         tests_head: usize,
+        assertions_base: usize,
+        assertions_head: usize,
         /// The base commit's id, the head (a commit id, `the index`, `the working tree`).
         base: Option<&'a str>,
         head: Option<&'a str>,
@@ -298,6 +280,8 @@ fn json(compared: &Compared) -> String {
         files_compared: 0,
         tests_base: 0,
         tests_head: 0,
+        assertions_base: 0,
+        assertions_head: 0,
     };
     let report = compared.report.as_ref().unwrap_or(&empty);
     crate::render::json::to_string(&Out {
@@ -315,6 +299,8 @@ fn json(compared: &Compared) -> String {
             files_compared: report.files_compared,
             tests_base: report.tests_base,
             tests_head: report.tests_head,
+            assertions_base: report.assertions_base,
+            assertions_head: report.assertions_head,
             base: compared.base.as_deref(),
             head: compared.head.as_deref(),
             basis: compared.basis.as_deref(),

@@ -4,6 +4,7 @@
 pub mod graph;
 pub mod human;
 pub mod json;
+pub mod markdown;
 
 use serde::Serialize;
 
