@@ -133,6 +133,16 @@ pub struct VerifyArgs {
     /// (repeatable).
     #[arg(long = "run-log", value_name = "FILE")]
     pub run_log: Vec<PathBuf>,
+    /// The report's format: the Markdown report, or SARIF 2.1.0 with the findings of every
+    /// section.
+    #[arg(long, value_enum, default_value_t = VerifyFormat::Markdown)]
+    pub format: VerifyFormat,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VerifyFormat {
+    Markdown,
+    Sarif,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,6 +151,8 @@ pub enum Format {
     Json,
     /// Graphviz (graph only).
     Dot,
+    /// SARIF 2.1.0 (check and ratchet), for code-scanning viewers.
+    Sarif,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

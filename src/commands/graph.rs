@@ -12,7 +12,7 @@ pub fn run(common: &Common, speculative: bool) -> Result<Outcome, CommandError> 
     let stdout = match common.format {
         Format::Json => render::graph::json(&loaded.project, &graph, speculative),
         Format::Dot => render::graph::dot(&loaded.project, &graph, speculative),
-        Format::Human => render::graph::human(&loaded.project, &graph, speculative),
+        _ => render::graph::human(&loaded.project, &graph, speculative),
     };
     let warning = graph.unsettled.then(|| {
         let changing: Vec<&str> = graph

@@ -146,6 +146,7 @@ pub fn require_format(
             Format::Human => "human",
             Format::Json => "json",
             Format::Dot => "dot",
+            Format::Sarif => "sarif",
         })
         .collect();
     Err(CommandError::Usage {
@@ -153,6 +154,21 @@ pub fn require_format(
             .to_lowercase(),
         help: format!("use one of: {}", names.join(", ")),
     })
+}
+
+/// The directory SARIF file URIs are relative to: the top level of the git repository
+/// holding `root`, or `root` itself outside git.
+pub fn srcroot(root: &Path) -> std::path::PathBuf {
+    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let dir = if root.is_file() {
+        root.parent()
+            .map_or_else(|| root.clone(), Path::to_path_buf)
+    } else {
+        root
+    };
+    crate::ratchet::git::Git::open(&dir)
+        .map(|git| git.toplevel().to_path_buf())
+        .unwrap_or(dir)
 }
 
 pub fn display_root(path: &Path) -> String {

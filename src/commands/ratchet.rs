@@ -17,7 +17,7 @@ pub fn run(args: &RatchetArgs) -> Result<Outcome, CommandError> {
     if args.format == Format::Dot {
         return Err(CommandError::Usage {
             message: "`ratchet` does not support --format dot".into(),
-            help: "use human or json".into(),
+            help: "use human, json or sarif".into(),
         });
     }
     let compared = match (&args.base_tree, &args.head_tree, &args.base) {
@@ -45,6 +45,11 @@ pub fn run(args: &RatchetArgs) -> Result<Outcome, CommandError> {
     };
     let stdout = match args.format {
         Format::Json => json(&compared),
+        Format::Sarif => {
+            // Finding paths are relative to ROOT, or to the head tree without git.
+            let root = args.head_tree.as_ref().unwrap_or(&args.root);
+            sarif(&compared, root)
+        }
         _ => human(&compared),
     };
     let status = if compared.failing() > 0 {
@@ -146,6 +151,17 @@ pub fn compare(
         head: Some(head_name),
         note,
     })
+}
+
+fn sarif(compared: &Compared, root: &Path) -> String {
+    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let srcroot = super::srcroot(&root);
+    let findings = compared
+        .report
+        .as_ref()
+        .map_or(&[][..], |r| r.findings.as_slice());
+    let results = crate::render::sarif::ratchet_results(findings, &root, &srcroot);
+    crate::render::sarif::log(&results, &srcroot)
 }
 
 fn loc(l: &Option<crate::ratchet::compare::Loc>) -> String {

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::{CommandError, ExitStatus, Outcome, display_root, load};
 use crate::checks::{Analysis, run_all};
-use crate::cli::{ColorChoice, Common, Format, VerifyArgs};
+use crate::cli::{ColorChoice, Common, Format, VerifyArgs, VerifyFormat};
 use crate::ratchet::git::{Git, Side};
 use crate::ratchet::run::RatchetError;
 use crate::render;
@@ -69,7 +69,10 @@ pub fn run(args: &VerifyArgs) -> Result<Outcome, CommandError> {
         head,
         dirty,
     };
-    let markdown = render::markdown::verify(&loaded.project, &report);
+    let markdown = match args.format {
+        VerifyFormat::Markdown => render::markdown::verify(&loaded.project, &report),
+        VerifyFormat::Sarif => sarif(&loaded.project, &report, &args.root),
+    };
     let status = if report.holds() {
         ExitStatus::Ok
     } else {
@@ -99,6 +102,24 @@ pub fn run(args: &VerifyArgs) -> Result<Outcome, CommandError> {
         stdout,
         warning,
     })
+}
+
+/// Every section's findings as one SARIF log: the check's, the ratchet's and the runs'.
+fn sarif(project: &crate::project::Project, report: &VerifyReport, root: &Path) -> String {
+    let srcroot = super::srcroot(root);
+    let mut results = render::sarif::check_results(project, &report.check.findings, &srcroot);
+    if let RatchetSection::Checked(compared) = &report.ratchet
+        && let Some(ratchet) = &compared.report
+    {
+        let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+        results.extend(render::sarif::ratchet_results(
+            &ratchet.findings,
+            &root,
+            &srcroot,
+        ));
+    }
+    results.extend(render::sarif::run_results(&report.runs, &srcroot));
+    render::sarif::log(&results, &srcroot)
 }
 
 /// The commit checked out at `root` and whether the working tree differs from it; `None`

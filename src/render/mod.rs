@@ -5,6 +5,7 @@ pub mod graph;
 pub mod human;
 pub mod json;
 pub mod markdown;
+pub mod sarif;
 
 use serde::Serialize;
 
