@@ -70,6 +70,11 @@ pub enum Command {
         /// Include speculative edges (method calls on receivers from outside the project).
         #[arg(long)]
         speculative: bool,
+        /// Draw only the deploy-relevant subgraph from this function (dot or mermaid; a
+        /// dotted name or suffix, e.g. `perform_backup`). `--format mermaid` always draws the
+        /// deploy-relevant subgraph.
+        #[arg(long, value_name = "FUNC")]
+        focus: Option<String>,
     },
     /// Compare the tests of two revisions: exit 1 if a test was weakened, removed or skipped.
     Ratchet(RatchetArgs),
@@ -153,6 +158,8 @@ pub enum Format {
     Dot,
     /// SARIF 2.1.0 (check and ratchet), for code-scanning viewers.
     Sarif,
+    /// Mermaid flowchart (graph only): the deploy-relevant subgraph.
+    Mermaid,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

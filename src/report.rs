@@ -145,29 +145,7 @@ pub fn check_report(
     strict: bool,
 ) -> CheckReport {
     let project = analysis.project;
-    let forbidden = analysis
-        .forbidden
-        .iter()
-        .map(|(pattern, funcs)| {
-            let path = funcs.iter().find_map(|&f| {
-                analysis
-                    .graph
-                    .shortest_path(&analysis.as_called(f), &analysis.sinks)
-            });
-            ForbiddenRow {
-                pattern: pattern.as_str().to_string(),
-                functions: funcs
-                    .iter()
-                    .map(|&f| analysis.name(f).to_string())
-                    .collect(),
-                reaches_sink: path.is_some(),
-                witness: path
-                    .as_deref()
-                    .map_or_else(Vec::new, |p| analysis.witness(p)),
-                witness_edges: path.unwrap_or_default(),
-            }
-        })
-        .collect();
+    let forbidden = forbidden_rows(analysis);
     let budget = budget_row(analysis);
     CheckReport {
         budget,
@@ -202,6 +180,33 @@ pub fn check_report(
     }
 }
 
+/// Each forbidden source, whether it can reach a deploy, and the shortest chain that does.
+pub fn forbidden_rows(analysis: &Analysis) -> Vec<ForbiddenRow> {
+    analysis
+        .forbidden
+        .iter()
+        .map(|(pattern, funcs)| {
+            let path = funcs.iter().find_map(|&f| {
+                analysis
+                    .graph
+                    .shortest_path(&analysis.as_called(f), &analysis.sinks)
+            });
+            ForbiddenRow {
+                pattern: pattern.as_str().to_string(),
+                functions: funcs
+                    .iter()
+                    .map(|&f| analysis.name(f).to_string())
+                    .collect(),
+                reaches_sink: path.is_some(),
+                witness: path
+                    .as_deref()
+                    .map_or_else(Vec::new, |p| analysis.witness(p)),
+                witness_edges: path.unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
 /// The part of the call graph a reviewer needs to see: every node that can reach a deploy
 /// sink, the forbidden sources, and the witness chains from them.
 pub struct DeploySubgraph {
@@ -233,7 +238,13 @@ pub enum NodeRole {
 /// At most this many nodes are drawn; the rest are folded into a count.
 const MAX_SUBGRAPH_NODES: usize = 60;
 
-pub fn deploy_subgraph(analysis: &Analysis, report: &CheckReport) -> DeploySubgraph {
+/// The deploy-relevant subgraph; with `focus`, only what lies on the way from those nodes to
+/// a deploy (and the nodes themselves).
+pub fn deploy_subgraph(
+    analysis: &Analysis,
+    forbidden_rows: &[ForbiddenRow],
+    focus: Option<&[usize]>,
+) -> DeploySubgraph {
     let graph = &analysis.graph;
     let is_sink = |n: usize| analysis.sinks.contains(&graph.node_func[n]);
     // Every node with a (non-speculative) path to a sink, found backwards from the sinks.
@@ -249,8 +260,7 @@ pub fn deploy_subgraph(analysis: &Analysis, report: &CheckReport) -> DeploySubgr
             break;
         }
     }
-    let witness: BTreeSet<usize> = report
-        .forbidden
+    let mut witness: BTreeSet<usize> = forbidden_rows
         .iter()
         .flat_map(|row| row.witness_edges.iter().copied())
         .collect();
@@ -260,7 +270,11 @@ pub fn deploy_subgraph(analysis: &Analysis, report: &CheckReport) -> DeploySubgr
         let func = &analysis.project.funcs[graph.node_func[n]];
         analysis.project.files[func.file].source.guarded
     };
-    let mut wanted: BTreeSet<usize> = reaches.into_iter().filter(|&n| guarded(n)).collect();
+    let reaches_any = reaches.clone();
+    let mut wanted: BTreeSet<usize> = reaches
+        .into_iter()
+        .filter(|&n| guarded(n) || focus.is_some())
+        .collect();
     for &e in &witness {
         wanted.insert(graph.edges[e].from);
         wanted.insert(graph.edges[e].to);
@@ -271,6 +285,28 @@ pub fn deploy_subgraph(analysis: &Analysis, report: &CheckReport) -> DeploySubgr
         .flat_map(|(_, funcs)| funcs.iter().copied())
         .collect();
     wanted.extend(forbidden.iter().copied());
+    if let Some(focus) = focus {
+        // Forward from the focus: what it can call on the way to a deploy.
+        let mut ahead: BTreeSet<usize> = focus.iter().copied().collect();
+        let mut stack: Vec<usize> = focus.to_vec();
+        while let Some(n) = stack.pop() {
+            for edge in graph
+                .edges
+                .iter()
+                .filter(|e| e.from == n && !e.kind.is_speculative())
+            {
+                if ahead.insert(edge.to) {
+                    stack.push(edge.to);
+                }
+            }
+        }
+        let counter = |n: &usize| analysis.counters.contains(&graph.node_func[*n]);
+        wanted.retain(|n| {
+            ahead.contains(n) && (reaches_any.contains(n) || forbidden.contains(n) || counter(n))
+        });
+        wanted.extend(focus.iter().copied());
+        witness.retain(|&e| wanted.contains(&graph.edges[e].from));
+    }
     // The counter, as called by the sink.
     for edge in &graph.edges {
         if is_sink(edge.from) && analysis.counters.contains(&graph.node_func[edge.to]) {
@@ -284,7 +320,7 @@ pub fn deploy_subgraph(analysis: &Analysis, report: &CheckReport) -> DeploySubgr
             NodeRole::Counter
         } else if forbidden.contains(&n) {
             NodeRole::Forbidden {
-                reaches: report.forbidden.iter().any(|row| {
+                reaches: forbidden_rows.iter().any(|row| {
                     row.reaches_sink && row.functions.iter().any(|f| f == analysis.name(n))
                 }),
             }

@@ -84,7 +84,8 @@ pub fn run(command: Command) -> Result<Outcome, CommandError> {
         Command::Graph {
             common,
             speculative,
-        } => graph::run(&common, speculative),
+            focus,
+        } => graph::run(&common, speculative, focus.as_deref()),
         Command::Explain { code, format } => explain::run(code.as_deref(), format),
         Command::Ratchet(args) => ratchet::run(&args),
         Command::Verify(args) => verify::run(&args),
@@ -147,6 +148,7 @@ pub fn require_format(
             Format::Json => "json",
             Format::Dot => "dot",
             Format::Sarif => "sarif",
+            Format::Mermaid => "mermaid",
         })
         .collect();
     Err(CommandError::Usage {

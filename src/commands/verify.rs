@@ -57,7 +57,7 @@ pub fn run(args: &VerifyArgs) -> Result<Outcome, CommandError> {
         let budget = budget.clone().unwrap_or_else(|| analysis.budget_limit());
         runs.push(runlog::check(log, &budget));
     }
-    let subgraph = deploy_subgraph(&analysis, &check);
+    let subgraph = deploy_subgraph(&analysis, &check.forbidden, None);
     let report = VerifyReport {
         command: reproduce(args, &ratchet),
         check,

@@ -8,7 +8,7 @@ use super::short;
 use crate::checks::{Finding, Severity, SiteClass};
 use crate::project::{Project, Site};
 use crate::ratchet::compare::Loc;
-use crate::report::{DeploySubgraph, GUARD_RULE, NodeRole, RatchetSection, SiteRow, VerifyReport};
+use crate::report::{DeploySubgraph, GUARD_RULE, RatchetSection, SiteRow, VerifyReport};
 use crate::runlog::RunCheck;
 
 fn verdict(passes: Option<bool>) -> &'static str {
@@ -445,51 +445,12 @@ fn picture(out: &mut String, graph: &DeploySubgraph) {
         "Every function that can reach the deploy sink, the forbidden sources, and the witness \
          chains (thick red) from those that can reach it.\n\n",
     );
-    out.push_str(&mermaid(graph));
+    out.push_str("```mermaid\n");
+    out.push_str(&super::graph::mermaid(graph));
+    out.push_str("```\n");
     if graph.folded > 0 {
         let _ = writeln!(out, "\n{} more functions folded.", graph.folded);
     }
-}
-
-pub fn mermaid(graph: &DeploySubgraph) -> String {
-    let mut out = String::from("```mermaid\nflowchart LR\n");
-    for (i, node) in graph.nodes.iter().enumerate() {
-        let class = match node.role {
-            NodeRole::Sink => ":::sink",
-            NodeRole::Counter => ":::counter",
-            NodeRole::Entry => ":::entry",
-            NodeRole::Forbidden { reaches: true } => ":::breach",
-            NodeRole::Forbidden { reaches: false } => ":::forbidden",
-            NodeRole::Reaches => "",
-        };
-        let _ = writeln!(out, "  n{i}[\"{}\"]{class}", mermaid_label(&node.name));
-    }
-    let mut witness = Vec::new();
-    for (i, &(from, to, on_witness)) in graph.edges.iter().enumerate() {
-        let arrow = if on_witness { "==>" } else { "-->" };
-        let _ = writeln!(out, "  n{from} {arrow} n{to}");
-        if on_witness {
-            witness.push(i.to_string());
-        }
-    }
-    out.push_str("  classDef sink fill:#fdd,stroke:#c00,stroke-width:2px\n");
-    out.push_str("  classDef counter fill:#eee,stroke:#666\n");
-    out.push_str("  classDef entry fill:#def,stroke:#36c\n");
-    out.push_str("  classDef forbidden fill:#dfd,stroke:#393\n");
-    out.push_str("  classDef breach fill:#fdd,stroke:#c00,stroke-width:3px\n");
-    if !witness.is_empty() {
-        let _ = writeln!(
-            out,
-            "  linkStyle {} stroke:#c00,stroke-width:3px",
-            witness.join(",")
-        );
-    }
-    out.push_str("```\n");
-    out
-}
-
-fn mermaid_label(name: &str) -> String {
-    name.replace('"', "#quot;")
 }
 
 /// A commit id as code; `the index`, `the working tree` as words.
