@@ -104,6 +104,23 @@ fn the_bundled_harness_passes_b1_b2_b3_with_a_picture() {
     ] {
         assert!(md.contains(fact), "{fact} missing:\n{md}");
     }
+    // B3 counts the whole suite on each side, not only the files that changed (none here).
+    let counted = |row: &str| -> Vec<usize> {
+        let line = md.lines().find(|l| l.starts_with(row)).unwrap();
+        line.split('|')
+            .filter_map(|cell| cell.trim().parse().ok())
+            .collect()
+    };
+    let tests = counted("| collected tests |");
+    assert!(
+        tests.len() == 2 && tests[0] == tests[1] && tests[0] >= 20,
+        "{tests:?}"
+    );
+    let assertions = counted("| effective assertions |");
+    assert!(
+        assertions[0] == assertions[1] && assertions[0] > tests[0],
+        "{assertions:?}"
+    );
     // The commit, the tool's version and the command that gives the report again.
     assert!(
         md.contains(&format!("`{head}` (working tree clean)")),

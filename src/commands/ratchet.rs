@@ -35,7 +35,9 @@ pub fn run(args: &RatchetArgs) -> Result<Outcome, CommandError> {
             head: None,
             note: None,
         },
-        (None, None, Some(base)) => compare(&args.root, base, args.head.as_deref(), args.staged)?,
+        (None, None, Some(base)) => {
+            compare(&args.root, base, args.head.as_deref(), args.staged, false)?
+        }
         _ => {
             return Err(CommandError::Usage {
                 message: "say what to compare: --base REV [--head REV | --staged], or --base-tree DIR --head-tree DIR".into(),
@@ -65,12 +67,14 @@ pub fn run(args: &RatchetArgs) -> Result<Outcome, CommandError> {
 }
 
 /// Compares the tests of `base` (a revision, or `auto`: see [`crate::ratchet::base`]) with
-/// `head`, the index (`staged`) or the working tree, in the repository holding `root`.
+/// `head`, the index (`staged`) or the working tree, in the repository holding `root`. Only
+/// the files that differ are read, unless `whole_suite` asks for every test to be counted.
 pub fn compare(
     root: &Path,
     base: &str,
     head: Option<&str>,
     staged: bool,
+    whole_suite: bool,
 ) -> Result<Compared, CommandError> {
     let root = root
         .canonicalize()
@@ -141,7 +145,7 @@ pub fn compare(
         Revision::Git(head),
         Some(&git),
         &prefix,
-        Some(changed),
+        (!whole_suite).then_some(changed),
         trailers,
     )?;
     Ok(Compared {

@@ -40,6 +40,8 @@ pub fn run(args: &VerifyArgs) -> Result<Outcome, CommandError> {
             base,
             args.head.as_deref(),
             false,
+            // The reviewer wants the whole suite counted on each side, not only what changed.
+            true,
         )?),
     };
     let budget = analysis

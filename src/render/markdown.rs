@@ -310,7 +310,7 @@ fn b3(out: &mut String, report: &VerifyReport) {
     );
     let _ = writeln!(
         out,
-        "\n(counted in the {} file(s) that differ between the two sides)\n",
+        "\n(counted over the {} test and source file(s) compared)\n",
         ratchet.files_compared
     );
     if ratchet.findings.is_empty() {
