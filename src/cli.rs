@@ -70,9 +70,17 @@ pub enum Command {
         /// Include speculative edges (method calls on receivers from outside the project).
         #[arg(long)]
         speculative: bool,
+        /// Draw only the deploy-relevant subgraph from this function (dot or mermaid; a
+        /// dotted name or suffix, e.g. `perform_backup`). `--format mermaid` always draws the
+        /// deploy-relevant subgraph.
+        #[arg(long, value_name = "FUNC")]
+        focus: Option<String>,
     },
     /// Compare the tests of two revisions: exit 1 if a test was weakened, removed or skipped.
     Ratchet(RatchetArgs),
+    /// Write the reviewer's report (Markdown): B1 the budget, B2 the guard, B3 the ratchet,
+    /// and the runs' logs against the budget; exit 1 if any fails.
+    Verify(VerifyArgs),
     /// Explain a rule (e.g. `explain DG003`), `config`, or list the rules.
     Explain {
         /// A code such as DG003, a rule name, or `config`.
@@ -87,8 +95,10 @@ pub struct RatchetArgs {
     /// The directory inside the repository whose tests to compare.
     #[arg(default_value = ".")]
     pub root: std::path::PathBuf,
-    /// The revision to compare against (e.g. origin/main, HEAD~1).
-    #[arg(long, value_name = "REV")]
+    /// The revision to compare against (e.g. origin/main, HEAD~1), or `auto`: read it from
+    /// pre-commit's hook (HEAD against the index; PRE_COMMIT_FROM_REF..PRE_COMMIT_TO_REF on
+    /// pre-push) or from Drone (the pull request's merge base; DRONE_COMMIT_BEFORE on a push).
+    #[arg(long, value_name = "REV|auto")]
     pub base: Option<String>,
     /// The revision to check; default: the working tree.
     #[arg(long, value_name = "REV")]
@@ -105,12 +115,51 @@ pub struct RatchetArgs {
     pub format: Format,
 }
 
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// The harness's directory (as for `check`), inside the git repository.
+    #[arg(default_value = ".")]
+    pub root: PathBuf,
+    /// Policy file, as for `check`.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The revision whose tests B3 compares with (or `auto`, as for `ratchet`); without it
+    /// B3 is reported as not checked.
+    #[arg(long, value_name = "REV|auto")]
+    pub base: Option<String>,
+    /// The commit under review; it must be the one checked out, since B1 and B2 read the
+    /// files on disk. Default: the working tree.
+    #[arg(long, value_name = "REV")]
+    pub head: Option<String>,
+    /// Write the report to FILE instead of stdout (stdout then gets the verdicts).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// A run's log holding the harness's RUN SUMMARY, checked against the static budget
+    /// (repeatable).
+    #[arg(long = "run-log", value_name = "FILE")]
+    pub run_log: Vec<PathBuf>,
+    /// The report's format: the Markdown report, or SARIF 2.1.0 with the findings of every
+    /// section.
+    #[arg(long, value_enum, default_value_t = VerifyFormat::Markdown)]
+    pub format: VerifyFormat,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VerifyFormat {
+    Markdown,
+    Sarif,
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     Human,
     Json,
     /// Graphviz (graph only).
     Dot,
+    /// SARIF 2.1.0 (check and ratchet), for code-scanning viewers.
+    Sarif,
+    /// Mermaid flowchart (graph only): the deploy-relevant subgraph.
+    Mermaid,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -18,3 +18,4 @@ pub mod project;
 pub mod ratchet;
 pub mod render;
 pub mod report;
+pub mod runlog;

@@ -11,6 +11,10 @@ use deployguard::{cli, policy::PolicyError};
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    // An error's help often names a command to paste (`git fetch ...`): never wrap it.
+    let _ = miette::set_hook(Box::new(|_| {
+        Box::new(miette::MietteHandlerOpts::new().wrap_lines(false).build())
+    }));
     // A bug must not look like a verdict: a panic anywhere (rayon re-raises worker panics
     // here) is reported as one and exits 2, never 0 or 1.
     std::panic::set_hook(Box::new(|info| {

@@ -7,6 +7,7 @@
 //! process exit on every later path. Variable names are never conditions; the policy's names
 //! only make messages clearer.
 
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
@@ -33,6 +34,10 @@ pub struct Guard {
     /// What the guard expects, as a formula (`1 + N_cold_deps`), when it could be read.
     pub expected: Option<String>,
     pub problems: Vec<Problem>,
+    /// The comparison that holds the guard, when one does (for the reviewer's report).
+    pub comparison: Option<Site>,
+    /// Where its failure leaves the process (the `raise`, or the `sys.exit` its status reaches).
+    pub exits: Vec<Site>,
 }
 
 /// The guard's expected formula, for the summary.
@@ -54,6 +59,7 @@ pub fn inspect(analysis: &Analysis, entry: usize) -> Option<Guard> {
         meaning: &meaning,
         count_env: policy.count_env.clone(),
         base: analysis.policy.budget.base as i64,
+        exits: RefCell::new(Vec::new()),
     };
     let func = analysis.graph.node_func[entry];
     let info = &analysis.project.funcs[func];
@@ -65,11 +71,21 @@ pub fn inspect(analysis: &Analysis, entry: usize) -> Option<Guard> {
         &mut candidates,
         &mut frames,
     );
-    let mut judged: Vec<(Option<String>, Vec<Problem>)> =
-        candidates.iter().map(|c| reader.judge(c)).collect();
+    let mut judged: Vec<(Option<String>, Vec<Problem>)> = Vec::new();
+    let mut evidence: Vec<(Site, Vec<Site>)> = Vec::new();
+    for candidate in &candidates {
+        reader.exits.borrow_mut().clear();
+        judged.push(reader.judge(candidate));
+        let site = Site {
+            file: candidate.frame.file,
+            range: candidate.range,
+        };
+        evidence.push((site, reader.exits.take()));
+    }
     if meaning.exhausted() {
         let site = analysis.definition_site(entry);
         judged.clear();
+        evidence.clear();
         judged.push((
             None,
             vec![Problem {
@@ -78,16 +94,23 @@ pub fn inspect(analysis: &Analysis, entry: usize) -> Option<Guard> {
             }],
         ));
     }
-    if let Some((expected, _)) = judged.iter().find(|(_, problems)| problems.is_empty()) {
+    if let Some(i) = judged.iter().position(|(_, problems)| problems.is_empty()) {
+        let (comparison, mut exits) = evidence.swap_remove(i);
+        exits.sort_by_key(|site| (site.file, site.range.start));
+        exits.dedup();
         return Some(Guard {
-            expected: expected.clone(),
+            expected: judged.swap_remove(i).0,
             problems: Vec::new(),
+            comparison: Some(comparison),
+            exits,
         });
     }
     if judged.is_empty() {
         let hint = reader.hint(func, &policy.actual, &policy.expected);
         return Some(Guard {
             expected: None,
+            comparison: None,
+            exits: Vec::new(),
             problems: vec![Problem {
                 site: analysis.definition_site(entry),
                 message: format!(
@@ -106,7 +129,12 @@ pub fn inspect(analysis: &Analysis, entry: usize) -> Option<Guard> {
         .flat_map(|(_, p)| p)
         .filter(|p| seen.insert((p.site, p.message.clone())))
         .collect();
-    Some(Guard { expected, problems })
+    Some(Guard {
+        expected,
+        problems,
+        comparison: None,
+        exits: Vec::new(),
+    })
 }
 
 /// A comparison that involves the deploy count or the cold deps.
@@ -138,6 +166,9 @@ struct Reader<'a, 'p> {
     meaning: &'a Meaning<'a, 'p>,
     count_env: Option<String>,
     base: i64,
+    /// Where the failure being followed leaves the process, as the search finds them; a
+    /// way that turns out not to fail the run takes its own back out ([`Reader::traced`]).
+    exits: RefCell<Vec<Site>>,
 }
 
 impl<'a> Reader<'a, '_> {
@@ -337,13 +368,24 @@ impl<'a> Reader<'a, '_> {
     /// How a block fails the run unconditionally (its own top-level steps), if it does.
     fn fails(&self, frame: &Frame, block: &Block) -> Option<Failure> {
         let calls = &self.analysis.project.scope(frame.file, frame.scope).calls;
+        let ends = |range: TextRange| {
+            self.exits.borrow_mut().push(Site {
+                file: frame.file,
+                range,
+            });
+            Some(Failure::Ends)
+        };
         block.iter().find_map(|step| match step {
-            Step::Raise(_) => Some(Failure::Ends),
+            Step::Raise(range) => ends(*range),
             Step::Call(i) => {
                 let call = &calls[*i];
-                (self.is_exit(frame, &call.callee)
-                    && call.args.first().is_some_and(|a| self.failing(frame, a)))
-                .then_some(Failure::Ends)
+                if self.is_exit(frame, &call.callee)
+                    && call.args.first().is_some_and(|a| self.failing(frame, a))
+                {
+                    ends(call.range)
+                } else {
+                    None
+                }
             }
             Step::Bind { name, value, range } => self
                 .keeps_failing(frame, name, value)
@@ -428,6 +470,7 @@ impl<'a> Reader<'a, '_> {
                     && call.args.first().is_some_and(|a| mentions_name(a, status))
                 {
                     exits_with_it = true;
+                    self.exits.borrow_mut().push(site(call.range));
                 }
             }
             Step::Return(range, value) if range.start >= after => {
@@ -498,8 +541,9 @@ impl<'a> Reader<'a, '_> {
         for caller in callers {
             let info = &self.analysis.project.funcs[caller];
             let frame = Frame::new(info.file, info.scope);
-            for problems in self.caller_passes_on(caller, &frame, func, failed, depth) {
+            for (problems, exits) in self.caller_passes_on(caller, &frame, func, failed, depth) {
                 if problems.is_empty() {
+                    self.exits.borrow_mut().extend(exits);
                     return problems;
                 }
                 best.get_or_insert(problems);
@@ -517,7 +561,7 @@ impl<'a> Reader<'a, '_> {
         func: FuncId,
         failed: i64,
         depth: usize,
-    ) -> Vec<Vec<Problem>> {
+    ) -> Vec<(Vec<Problem>, Vec<Site>)> {
         let scope = self.analysis.project.func_scope(caller);
         let calls_func = |expr: &Expr| self.calls(frame, expr, func);
         let mut uses = Vec::new();
@@ -541,7 +585,7 @@ impl<'a> Reader<'a, '_> {
                     None
                 };
                 let site = self.analysis.definition_site(caller);
-                uses.push(match taken.and_then(|b| self.fails(frame, b)) {
+                uses.push(self.traced(|| match taken.and_then(|b| self.fails(frame, b)) {
                     None => vec![Problem {
                         site,
                         message: format!(
@@ -557,26 +601,39 @@ impl<'a> Reader<'a, '_> {
                     Some(Failure::Returns(value)) => {
                         self.result_reaches_exit(caller, value, site, depth + 1)
                     }
-                });
+                }));
             }
             // A verdict of 0 (`False`) is no failing status: only non-zero ones pass on.
             _ if failed == 0 => {}
             Step::Call(i) => {
                 let call = &scope.calls[*i];
                 if self.is_exit(frame, &call.callee) && call.args.first().is_some_and(&calls_func) {
-                    uses.push(Vec::new());
+                    let exit = Site {
+                        file: frame.file,
+                        range: call.range,
+                    };
+                    uses.push((Vec::new(), vec![exit]));
                 }
             }
-            Step::Bind { name, value, range } if calls_func(value) => {
-                uses.push(self.status_reaches_exit(caller, frame, name, range.end, depth))
-            }
+            Step::Bind { name, value, range } if calls_func(value) => uses.push(
+                self.traced(|| self.status_reaches_exit(caller, frame, name, range.end, depth)),
+            ),
             Step::Return(_, Some(value)) if calls_func(value) => {
                 let site = self.analysis.definition_site(caller);
-                uses.push(self.result_reaches_exit(caller, failed, site, depth + 1))
+                uses.push(self.traced(|| self.result_reaches_exit(caller, failed, site, depth + 1)))
             }
             _ => {}
         });
         uses
+    }
+
+    /// Runs one way of following the failure, and hands back the exits it found instead of
+    /// keeping them: the caller keeps them only if that way fails the run.
+    fn traced(&self, follow: impl FnOnce() -> Vec<Problem>) -> (Vec<Problem>, Vec<Site>) {
+        let mark = self.exits.borrow().len();
+        let problems = follow();
+        let exits = self.exits.borrow_mut().split_off(mark);
+        (problems, exits)
     }
 
     /// Whether `expr` is (or is one of the alternatives of) a call of `func`.

@@ -7,13 +7,22 @@ use crate::render;
 use crate::report::check_report;
 
 pub fn run(common: &Common, strict: bool) -> Result<Outcome, CommandError> {
-    require_format(common, &[Format::Human, Format::Json], "check")?;
+    require_format(
+        common,
+        &[Format::Human, Format::Json, Format::Sarif],
+        "check",
+    )?;
     let loaded = load(common, true)?;
     let analysis = Analysis::new(&loaded.project, &loaded.policy);
     let findings = run_all(&analysis);
     let report = check_report(&analysis, display_root(&common.root), findings, strict);
     let stdout = match common.format {
         Format::Json => render::json::check(&loaded.project, &report),
+        Format::Sarif => {
+            let srcroot = super::srcroot(&common.root);
+            let results = render::sarif::check_results(&loaded.project, &report.findings, &srcroot);
+            render::sarif::log(&results, &srcroot)
+        }
         _ => render::human::check(&loaded.project, &report, &style(common)),
     };
     let status = if report.holds() {

@@ -7,6 +7,7 @@ mod graph;
 mod paths;
 mod ratchet;
 mod sites;
+mod verify;
 
 use std::path::Path;
 
@@ -47,6 +48,12 @@ pub enum CommandError {
     Usage { message: String, help: String },
     #[error(transparent)]
     Ratchet(#[from] crate::ratchet::run::RatchetError),
+    #[error("cannot {action} {}: {source}", path.display())]
+    File {
+        action: &'static str,
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl CommandError {
@@ -64,6 +71,7 @@ impl CommandError {
             ),
             CommandError::Usage { help, .. } => (!help.is_empty()).then(|| help.clone()),
             CommandError::Ratchet(e) => e.help(),
+            CommandError::File { .. } => Some("check the path and its permissions".into()),
         }
     }
 }
@@ -76,9 +84,11 @@ pub fn run(command: Command) -> Result<Outcome, CommandError> {
         Command::Graph {
             common,
             speculative,
-        } => graph::run(&common, speculative),
+            focus,
+        } => graph::run(&common, speculative, focus.as_deref()),
         Command::Explain { code, format } => explain::run(code.as_deref(), format),
         Command::Ratchet(args) => ratchet::run(&args),
+        Command::Verify(args) => verify::run(&args),
     }
 }
 
@@ -137,6 +147,8 @@ pub fn require_format(
             Format::Human => "human",
             Format::Json => "json",
             Format::Dot => "dot",
+            Format::Sarif => "sarif",
+            Format::Mermaid => "mermaid",
         })
         .collect();
     Err(CommandError::Usage {
@@ -144,6 +156,21 @@ pub fn require_format(
             .to_lowercase(),
         help: format!("use one of: {}", names.join(", ")),
     })
+}
+
+/// The directory SARIF file URIs are relative to: the top level of the git repository
+/// holding `root`, or `root` itself outside git.
+pub fn srcroot(root: &Path) -> std::path::PathBuf {
+    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let dir = if root.is_file() {
+        root.parent()
+            .map_or_else(|| root.clone(), Path::to_path_buf)
+    } else {
+        root
+    };
+    crate::ratchet::git::Git::open(&dir)
+        .map(|git| git.toplevel().to_path_buf())
+        .unwrap_or(dir)
 }
 
 pub fn display_root(path: &Path) -> String {

@@ -236,11 +236,37 @@ impl Git {
         })
     }
 
+    /// Whether this is a shallow clone, whose older commits are missing.
+    pub fn is_shallow(&self) -> bool {
+        self.run(["rev-parse", "--is-shallow-repository"])
+            .is_ok_and(|out| out.trim_ascii() == b"true")
+    }
+
+    /// The best common ancestor of the commits `a` and `b` (full ids), or `None` when they
+    /// share no history here (unrelated, or cut off by a shallow clone).
+    pub fn merge_base(&self, a: &str, b: &str) -> Result<Option<String>, GitError> {
+        validate_rev(a)?;
+        validate_rev(b)?;
+        let args = ["merge-base", "--end-of-options", a, b];
+        let output = self
+            .command(args)
+            .output()
+            .map_err(|source| spawn_error(&display(args), source))?;
+        let id = String::from_utf8_lossy(&output.stdout).trim().to_string();
+        match output.status.code() {
+            Some(0) if is_object_id(&id) => Ok(Some(id)),
+            // git merge-base exits 1, saying nothing, when there is no common ancestor.
+            Some(1) if output.stderr.is_empty() => Ok(None),
+            _ => Err(GitError::Failed {
+                command: display(args),
+                status: output.status.to_string(),
+                stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+            }),
+        }
+    }
+
     fn unknown_revision_hint(&self, rev: &str) -> String {
-        let shallow = self
-            .run(["rev-parse", "--is-shallow-repository"])
-            .is_ok_and(|out| out.trim_ascii() == b"true");
-        if shallow {
+        if self.is_shallow() {
             return "this is a shallow clone, so older commits are missing: run \
                     `git fetch --unshallow` (or `git fetch --deepen=N` for N more commits); in a \
                     Drone pipeline drop `depth` from the `clone:` section (GitHub Actions: \

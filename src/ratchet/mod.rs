@@ -5,6 +5,7 @@
 //! across the revisions (by id, then by body similarity for moves and renames) -> compare
 //! each pair and the collection configuration -> findings DG010-DG018, minus waivers.
 
+pub mod base;
 pub mod collect;
 pub mod compare;
 pub mod git;

@@ -29,6 +29,8 @@ pub enum Revision {
 pub enum RatchetError {
     #[error(transparent)]
     Git(#[from] GitError),
+    #[error(transparent)]
+    AutoBase(#[from] super::base::AutoBaseError),
     #[error("{path}: {message}")]
     Tree { path: PathBuf, message: String },
     #[error("{file}: {message}")]
@@ -43,6 +45,7 @@ impl RatchetError {
     pub fn help(&self) -> Option<String> {
         match self {
             RatchetError::Git(e) => e.hint(),
+            RatchetError::AutoBase(e) => e.help(),
             RatchetError::Tree { .. } => {
                 Some("pass two existing directories to --base-tree and --head-tree".into())
             }
@@ -57,11 +60,34 @@ pub struct RatchetReport {
     pub files_compared: usize,
     pub tests_base: usize,
     pub tests_head: usize,
+    /// Effective assertions (reachable, not vacuous) in those collected tests.
+    pub assertions_base: usize,
+    pub assertions_head: usize,
 }
 
 impl RatchetReport {
     pub fn failing(&self) -> usize {
         self.findings.iter().filter(|f| f.waived.is_none()).count()
+    }
+}
+
+/// A ratchet run and what it compared.
+pub struct Compared {
+    /// `None` when there was nothing to compare (the first commit).
+    pub report: Option<RatchetReport>,
+    /// How `--base auto` chose the revisions, or why nothing was compared.
+    pub basis: Option<String>,
+    /// The base commit's full id (git only).
+    pub base: Option<String>,
+    /// The head: a full commit id, `the index` or `the working tree` (git only).
+    pub head: Option<String>,
+    /// Said on stderr.
+    pub note: Option<String>,
+}
+
+impl Compared {
+    pub fn failing(&self) -> usize {
+        self.report.as_ref().map_or(0, RatchetReport::failing)
     }
 }
 
@@ -213,7 +239,18 @@ pub fn ratchet(
         files_compared: paths.len(),
         tests_base: base_tests.iter().filter(|t| t.collected).count(),
         tests_head: head_tests.iter().filter(|t| t.collected).count(),
+        assertions_base: effective_assertions(&base_tests),
+        assertions_head: effective_assertions(&head_tests),
     })
+}
+
+fn effective_assertions(tests: &[Collected]) -> usize {
+    tests
+        .iter()
+        .filter(|t| t.collected)
+        .flat_map(|t| &t.case.assertions)
+        .filter(|a| a.unreachable.is_none() && a.vacuous.is_none())
+        .count()
 }
 
 /// Parametrized fixtures on the head side: in every `conftest.py` and in the files compared.

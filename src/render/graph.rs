@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use crate::project::{CallGraph, Project};
+use crate::report::{DeploySubgraph, NodeRole};
 
 /// caller -> callees, every function (and module) a key, externals as their dotted names,
 /// builtins as `<builtin>.name`.
@@ -70,6 +71,89 @@ pub fn human(project: &Project, graph: &CallGraph, include_speculative: bool) ->
             let _ = writeln!(out, "  -> {callee}");
         }
     }
+    out
+}
+
+/// The deploy-relevant subgraph as a Mermaid flowchart: sinks red, forbidden sources green
+/// when they cannot reach a deploy and red when they can, witness edges thick and red.
+pub fn mermaid(graph: &DeploySubgraph) -> String {
+    let mut out = String::from("flowchart LR\n");
+    for (i, node) in graph.nodes.iter().enumerate() {
+        let class = match node.role {
+            NodeRole::Sink => ":::sink",
+            NodeRole::Counter => ":::counter",
+            NodeRole::Entry => ":::entry",
+            NodeRole::Forbidden { reaches: true } => ":::breach",
+            NodeRole::Forbidden { reaches: false } => ":::forbidden",
+            NodeRole::Reaches => "",
+        };
+        let _ = writeln!(out, "  n{i}[\"{}\"]{class}", mermaid_label(&node.name));
+    }
+    let mut witness = Vec::new();
+    for (i, &(from, to, on_witness)) in graph.edges.iter().enumerate() {
+        let arrow = if on_witness { "==>" } else { "-->" };
+        let _ = writeln!(out, "  n{from} {arrow} n{to}");
+        if on_witness {
+            witness.push(i.to_string());
+        }
+    }
+    out.push_str("  classDef sink fill:#fdd,stroke:#c00,stroke-width:2px\n");
+    out.push_str("  classDef counter fill:#eee,stroke:#666\n");
+    out.push_str("  classDef entry fill:#def,stroke:#36c\n");
+    out.push_str("  classDef forbidden fill:#dfd,stroke:#393\n");
+    out.push_str("  classDef breach fill:#fdd,stroke:#c00,stroke-width:3px\n");
+    if !witness.is_empty() {
+        let _ = writeln!(
+            out,
+            "  linkStyle {} stroke:#c00,stroke-width:3px",
+            witness.join(",")
+        );
+    }
+    out
+}
+
+fn mermaid_label(name: &str) -> String {
+    name.replace('"', "#quot;")
+}
+
+/// The deploy-relevant subgraph in Graphviz dot, coloured as [`mermaid`].
+pub fn subgraph_dot(graph: &DeploySubgraph) -> String {
+    let mut out = String::from(
+        "digraph deployguard {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n",
+    );
+    for (i, node) in graph.nodes.iter().enumerate() {
+        let style = match node.role {
+            NodeRole::Sink => {
+                ", style=filled, fillcolor=\"#ffdddd\", color=\"#cc0000\", penwidth=2"
+            }
+            NodeRole::Counter => ", style=filled, fillcolor=\"#eeeeee\"",
+            NodeRole::Entry => ", style=filled, fillcolor=\"#ddeeff\", color=\"#3366cc\"",
+            NodeRole::Forbidden { reaches: true } => {
+                ", style=filled, fillcolor=\"#ffdddd\", color=\"#cc0000\", penwidth=3"
+            }
+            NodeRole::Forbidden { reaches: false } => {
+                ", style=filled, fillcolor=\"#ddffdd\", color=\"#339933\""
+            }
+            NodeRole::Reaches => "",
+        };
+        let _ = writeln!(out, "  n{i} [label={}{style}];", quote(&node.name));
+    }
+    for &(from, to, on_witness) in &graph.edges {
+        let style = if on_witness {
+            " [color=\"#cc0000\", penwidth=3]"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "  n{from} -> n{to}{style};");
+    }
+    if graph.folded > 0 {
+        let _ = writeln!(
+            out,
+            "  folded [shape=note, label=\"{} more functions folded\"];",
+            graph.folded
+        );
+    }
+    out.push_str("}\n");
     out
 }
 

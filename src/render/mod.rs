@@ -4,6 +4,8 @@
 pub mod graph;
 pub mod human;
 pub mod json;
+pub mod markdown;
+pub mod sarif;
 
 use serde::Serialize;
 
