@@ -664,6 +664,83 @@ def is_live_warm(dep: DeclaredDep) -> bool:'''),
     ["perform_restore", "redeploy_dep", "deploy_app"],
 )
 
+DEPS_TAIL = '    log.info("DEPS teardown %s", "clean" if not failed else f"FAILED for {failed}")\n    return failed\n'
+BACKUP_SNAPSHOT = "    ctx.snapshot = snapshot\n"
+
+
+def deps_probe(ready_body: str, iter_body: str) -> str:
+    return DEPS_TAIL + f'''
+
+class DepProbe:
+    """A dep's app, asked whether it answers before a tier relies on it."""
+
+    def __init__(self, app: str) -> None:
+        self.app = app
+
+    @property
+    def ready(self) -> bool:
+{ready_body}
+
+    def __iter__(self):
+{iter_body}
+'''
+
+
+variant(
+    "dg003-property-getter-in-deps", 1, ["DG003", "DG004"],
+    "DG003: a property getter (read as `probe.ready`, no call written) deploys, from the deps module",
+    "Before trusting a snapshot, the backup tier asks the app's dep probe whether it is ready; the probe's "
+    "`ready` property brings the app up if it is not.",
+    [
+        ("sub", D, DEPS_TAIL, deps_probe(
+            "        deploy_app(self.app, \"latest\")\n        return True",
+            "        return iter([self.app])")),
+        ("sub", G, BACKUP_SNAPSHOT, BACKUP_SNAPSHOT + """    from harness.deps import DepProbe
+
+    if not DepProbe(ctx.app).ready:
+        raise TierFailure(f"{ctx.app} is not ready after backup")
+"""),
+    ],
+    ["perform_backup", "property getter", "deploy_app"],
+)
+
+variant(
+    "dg003-iteration-in-deps", 1, ["DG003", "DG004"],
+    "DG003: iterating an object whose `__iter__` deploys (a `for` loop, no call written), from the deps module",
+    "The backup tier walks the apps a dep probe yields; the probe's `__iter__` redeploys the app first so the "
+    "list is fresh.",
+    [
+        ("sub", D, DEPS_TAIL, deps_probe(
+            "        return True",
+            "        deploy_app(self.app, \"latest\")\n        return iter([self.app])")),
+        ("sub", G, BACKUP_SNAPSHOT, BACKUP_SNAPSHOT + """    from harness.deps import DepProbe
+
+    for app in DepProbe(ctx.app):
+        log.info("backup covers %s", app)
+"""),
+    ],
+    ["perform_backup", "__iter__", "deploy_app"],
+)
+
+variant(
+    "clean-property-and-iteration-in-deps", 0, [],
+    "clean: the same probe read as a property and iterated, where neither deploys",
+    "The clean twin of the two variants above: a read-only probe.",
+    [
+        ("sub", D, DEPS_TAIL, deps_probe(
+            "        return bool(self.app)",
+            "        return iter([self.app])")),
+        ("sub", G, BACKUP_SNAPSHOT, BACKUP_SNAPSHOT + """    from harness.deps import DepProbe
+
+    if not DepProbe(ctx.app).ready:
+        raise TierFailure(f"{ctx.app} is not ready after backup")
+    for app in DepProbe(ctx.app):
+        log.info("backup covers %s", app)
+"""),
+    ],
+)
+
+
 # ===========================================================================
 # DG004: the static deploy budget of one run of run_recipe_ci.main
 #        (<= 1 base + N_cold_deps; warm deps cost 0; promote_canonical is exempt)
