@@ -493,6 +493,42 @@ fn paths_no_path_is_not_proven_when_a_guarded_file_does_not_parse() {
 }
 
 #[test]
+fn paths_says_not_proven_where_check_says_dg007() {
+    // `check` fails closed on an unresolvable call in backup's reach (DG007); `paths` must
+    // not answer "no path" from the same analysis.
+    let dir = tiny_tree("    import ops\n    return getattr(ops, app)(app)");
+    let (code, report) = check_json(dir.path());
+    assert_eq!(code, 1);
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "DG007"),
+        "{report}"
+    );
+    deployguard()
+        .args(["paths", "--from", "backup"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("NOT PROVEN"))
+        .stdout(predicate::str::contains("`getattr(ops, app)`"))
+        .stdout(predicate::str::contains("DG007"));
+    let output = deployguard()
+        .args(["paths", "--from", "backup", "--format", "json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(
+        json[0]["unproven"][0].as_str().unwrap().contains("DG007"),
+        "{json}"
+    );
+}
+
+#[test]
 fn graph_json_uses_the_callgraph_research_format() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "pkg/__init__.py", "from .mod import f\n");

@@ -99,13 +99,32 @@ pub fn run(common: &Common, from: &str, to: Option<&str>) -> Result<Outcome, Com
                     .contains(&source)
                     .then(|| analysis.name(source).to_string())
             });
-        paths.push((analysis.name(source).to_string(), end, hops));
+        // An unresolvable call in the source's reach could be the sink: as in DG007.
+        let mut unproven = blind.clone();
+        if end.is_none() {
+            let called = analysis.as_called(source);
+            let reach = analysis.graph.reachable(&called);
+            for dynamic in analysis
+                .graph
+                .dynamic
+                .iter()
+                .filter(|d| reach.contains(&d.func))
+            {
+                unproven.push(format!(
+                    "`{}` at {} cannot be resolved ({}; DG007)",
+                    dynamic.callee_text,
+                    render::short(&loaded.project, dynamic.site),
+                    dynamic.reason
+                ));
+            }
+        }
+        paths.push((analysis.name(source).to_string(), end, hops, unproven));
     }
     let stdout = match common.format {
         Format::Json => render::json::to_string(
             &paths
                 .iter()
-                .map(|(from, to, hops)| JsonPath {
+                .map(|(from, to, hops, unproven)| JsonPath {
                     from: from.clone(),
                     to: to.clone(),
                     hops: hops
@@ -121,7 +140,7 @@ pub fn run(common: &Common, from: &str, to: Option<&str>) -> Result<Outcome, Com
                         })
                         .collect(),
                     unproven: if to.is_none() {
-                        blind.clone()
+                        unproven.clone()
                     } else {
                         Vec::new()
                     },
@@ -131,9 +150,9 @@ pub fn run(common: &Common, from: &str, to: Option<&str>) -> Result<Outcome, Com
         _ => {
             let mut out = String::new();
             let target_names: Vec<&str> = targets.iter().map(|&t| analysis.name(t)).collect();
-            for (from, to, hops) in &paths {
+            for (from, to, hops, unproven) in &paths {
                 match to {
-                    None if blind.is_empty() => {
+                    None if unproven.is_empty() => {
                         let _ = writeln!(out, "{from}: no path to {}", target_names.join(", "));
                     }
                     None => {
@@ -141,7 +160,7 @@ pub fn run(common: &Common, from: &str, to: Option<&str>) -> Result<Outcome, Com
                             out,
                             "{from}: no path to {} found, but NOT PROVEN: {}; run `deployguard check`",
                             target_names.join(", "),
-                            blind.join("; ")
+                            unproven.join("; ")
                         );
                     }
                     Some(to) => {
@@ -167,7 +186,9 @@ pub fn run(common: &Common, from: &str, to: Option<&str>) -> Result<Outcome, Com
         }
     };
     // A "no path" the graph could not see is not an answer: exit 1, as a finding would.
-    let unproven = !blind.is_empty() && paths.iter().any(|(_, to, _)| to.is_none());
+    let unproven = paths
+        .iter()
+        .any(|(_, to, _, unproven)| to.is_none() && !unproven.is_empty());
     Ok(Outcome {
         status: if unproven {
             ExitStatus::Findings
