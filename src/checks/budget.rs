@@ -1255,3 +1255,101 @@ fn walk_calls(block: &Block, visit: &mut dyn FnMut(usize)) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    //! The budget question on small harnesses: what one run of `main` can deploy, as
+    //! `base + per_dep × N_cold_deps` or unbounded, judged with the embedded cc-ci policy.
+
+    use super::BudgetFacts;
+    use crate::checks::Analysis;
+    use crate::checks::testing::{embedded_policy, small_harness};
+
+    /// The static budget of a `main` with this body (deps and lifecycle as in every test),
+    /// as `(base, per_dep)`, or the reason it is unbounded.
+    fn budget_of(body: &str, extra: &[(&str, &str)]) -> Result<(u32, u32), String> {
+        let entry = format!(
+            "import os\nimport sys\nfrom harness.lifecycle import deploy_app\nfrom harness import deps, generic\n\ndef main():\n{body}\n    return 0\n"
+        );
+        let project = small_harness(&entry, extra);
+        let policy = embedded_policy();
+        let analysis = Analysis::new(&project, &policy);
+        let cost = BudgetFacts::new(&analysis).entries.remove(0);
+        match cost.unbounded {
+            Some((_, reason)) => Err(reason),
+            None => Ok((cost.base, cost.per_dep)),
+        }
+    }
+
+    const DEPS_THEN_BASE: &str =
+        "    cold = deps.deploy_declared_deps([])\n    deploy_app(\"app\")";
+
+    #[test]
+    fn one_base_deploy_and_the_deps_loop_is_one_plus_n() {
+        assert_eq!(budget_of(DEPS_THEN_BASE, &[]), Ok((1, 1)));
+    }
+
+    #[test]
+    fn a_second_deploy_on_the_same_path_counts_twice() {
+        let body = format!("{DEPS_THEN_BASE}\n    deploy_app(\"warmup\")");
+        assert_eq!(budget_of(&body, &[]), Ok((2, 1)));
+    }
+
+    #[test]
+    fn exclusive_branches_count_the_costliest_one() {
+        let body = "    cold = deps.deploy_declared_deps([])\n    if os.environ.get(\"X\"):\n        deploy_app(\"a\")\n    else:\n        deploy_app(\"b\")";
+        assert_eq!(budget_of(body, &[]), Ok((1, 1)));
+    }
+
+    #[test]
+    fn a_deploy_in_a_loop_that_is_not_the_deps_loop_is_unbounded() {
+        let body = "    cold = deps.deploy_declared_deps([])\n    for attempt in range(3):\n        deploy_app(\"app\")";
+        assert!(budget_of(body, &[]).is_err());
+    }
+
+    const RETRY: &str = "    cold = deps.deploy_declared_deps([])\n    try:\n        deploy_app(\"app\")\n    except Exception:\n        deploy_app(\"app\")";
+
+    #[test]
+    fn a_retry_after_a_sink_that_failed_before_counting_is_the_one_deploy() {
+        // This deploy_app can only raise before `_record_deploy` has counted.
+        assert_eq!(budget_of(RETRY, &[]), Ok((1, 1)));
+    }
+
+    #[test]
+    fn a_retry_after_a_sink_that_can_fail_once_counted_counts_twice() {
+        let lifecycle = crate::checks::testing::LIFECYCLE.replace(
+            "def deploy_app(app):\n    _record_deploy(app)\n",
+            "def wait_healthy(app):\n    raise TimeoutError(app)\n\ndef deploy_app(app):\n    _record_deploy(app)\n    wait_healthy(app)\n",
+        );
+        assert_ne!(lifecycle, crate::checks::testing::LIFECYCLE);
+        assert_eq!(
+            budget_of(RETRY, &[("harness.lifecycle", &lifecycle)]),
+            Ok((2, 1))
+        );
+    }
+
+    #[test]
+    fn a_deploy_no_call_names_still_counts() {
+        // Reading a property whose getter deploys is a deploy of main's.
+        let probe = "from harness.lifecycle import deploy_app\n\nclass Probe:\n    @property\n    def ready(self):\n        deploy_app(\"probe\")\n        return True\n";
+        let body = format!(
+            "{DEPS_THEN_BASE}\n    from harness import probe\n    if probe.Probe().ready:\n        pass"
+        );
+        assert_eq!(budget_of(&body, &[("harness.probe", probe)]), Ok((2, 1)));
+    }
+
+    #[test]
+    fn operators_on_plain_data_neither_deploy_nor_raise() {
+        // `n + 1`, `items[0]`, `cfg.name` run no project code: the budget is unchanged.
+        let body = format!(
+            "    n = 0\n    items = [1]\n{DEPS_THEN_BASE}\n    n = n + items[0]\n    name = sys.argv[0] if n > 1 else os.sep"
+        );
+        assert_eq!(budget_of(&body, &[]), Ok((1, 1)));
+    }
+
+    #[test]
+    fn the_warm_branch_must_deploy_nothing() {
+        let deps = "from harness.lifecycle import deploy_app\n\ndef is_live_warm(dep):\n    return dep.warm\n\ndef deploy_declared_deps(declared):\n    deployed = []\n    for dep in declared:\n        if is_live_warm(dep):\n            deploy_app(dep.name)\n            continue\n        deploy_app(dep.name)\n        deployed.append(dep.name)\n    return deployed\n";
+        assert!(budget_of(DEPS_THEN_BASE, &[("harness.deps", deps)]).is_err());
+    }
+}

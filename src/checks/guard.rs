@@ -738,63 +738,9 @@ mod tests {
     //! The guard questions on small harnesses: each main is one way of writing (or breaking)
     //! the DG4.1 guard, judged with the embedded cc-ci policy.
 
-    use std::path::{Path, PathBuf};
-
     use super::inspect;
     use crate::checks::Analysis;
-    use crate::discover::SourceFile;
-    use crate::policy::{self, EMBEDDED_CC_CI};
-    use crate::project::{Project, ProjectFile};
-
-    const LIFECYCLE: &str = r#"
-import os
-COUNT_ENV = "CCCI_DEPLOY_COUNT_FILE"
-
-def _record_deploy(app):
-    path = os.environ.get(COUNT_ENV)
-    if not path:
-        return
-    with open(path, "a") as fh:
-        fh.write(app + "\n")
-
-def deploy_app(app):
-    _record_deploy(app)
-
-def chaos_redeploy(app):
-    pass
-
-def backup_app(app):
-    pass
-
-def restore_app(app):
-    pass
-"#;
-
-    const DEPS: &str = r#"
-from harness.lifecycle import deploy_app
-
-def is_live_warm(dep):
-    return dep.warm
-
-def deploy_declared_deps(declared):
-    deployed = []
-    for dep in declared:
-        if is_live_warm(dep):
-            continue
-        deploy_app(dep.name)
-        deployed.append(dep.name)
-    return deployed
-"#;
-
-    const GENERIC: &str = r#"
-from harness import lifecycle
-
-def perform_install(app): pass
-def perform_upgrade(app): lifecycle.chaos_redeploy(app)
-def perform_backup(app): lifecycle.backup_app(app)
-def perform_restore(app): lifecycle.restore_app(app)
-def perform_custom(app): pass
-"#;
+    use crate::checks::testing::{embedded_policy, small_harness};
 
     /// A run_recipe_ci.py whose `main` reads the count with `count` and checks it with
     /// `guard`, and whose module ends with `tail`.
@@ -828,39 +774,8 @@ def main():
         "    count = len(open(os.environ[\"CCCI_DEPLOY_COUNT_FILE\"]).read().splitlines())";
 
     fn problems(entry_source: &str, extra: &[(&str, &str)]) -> Vec<String> {
-        let file = |module: &str, text: &str| {
-            let is_package = module == "harness";
-            let rel = match is_package {
-                true => "harness/__init__.py".to_string(),
-                false => format!("{}.py", module.replace('.', "/")),
-            };
-            ProjectFile::new(
-                SourceFile {
-                    path: PathBuf::from(&rel),
-                    rel,
-                    module: module.into(),
-                    is_package,
-                    guarded: true,
-                },
-                text.as_bytes().to_vec(),
-            )
-        };
-        let mut files = vec![
-            file("harness", ""),
-            file("harness.lifecycle", LIFECYCLE),
-            file("harness.deps", DEPS),
-            file("harness.generic", GENERIC),
-            file("run_recipe_ci", entry_source),
-        ];
-        files.extend(extra.iter().map(|(m, t)| file(m, t)));
-        let project = Project::index(files);
-        let policy = policy::from_toml(
-            EMBEDDED_CC_CI,
-            Path::new("cc_ci.toml"),
-            Path::new("."),
-            false,
-        )
-        .expect("the embedded policy parses");
+        let project = small_harness(entry_source, extra);
+        let policy = embedded_policy();
         let analysis = Analysis::new(&project, &policy);
         let entry = analysis.entry[0];
         let guard = inspect(&analysis, entry).expect("the policy has a guard");

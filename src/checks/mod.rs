@@ -18,6 +18,8 @@ pub mod guard;
 pub mod meaning;
 pub mod must_precede;
 pub mod record;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub use analysis::{Analysis, DeploySite, SiteClass};
 
