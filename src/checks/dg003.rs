@@ -15,7 +15,10 @@ What it catches
   deploy sink, directly or through any chain of calls across modules: aliases, re-exports,
   methods through `self` and base classes, constructors, decorators' wrappers, lambdas,
   `functools.partial`, functions stored in dicts or lists, returned by factories, or passed as
-  arguments. The shortest such chain is shown hop by hop with file:line.
+  arguments, and the calls Python makes without a call expression: property getters and
+  setters, descriptors, `__getattr__`, `with` (`__enter__`/`__exit__`), `for`
+  (`__iter__`/`__next__`), operators, comparisons and subscripts, `raise E`. The shortest such
+  chain is shown hop by hop with file:line; an implicit hop says which protocol it is.
 
 Why it matters for the deploy budget
   The claim is that the upgrade is an in-place redeploy of the same app and backup/restore

@@ -29,6 +29,8 @@ What it catches
   A deploy that can raise after it was counted (`_record_deploy` then `wait_healthy`) costs
   one deploy on its raising path too, so a retry after it deploys again. When `main` has no
   deploy of its own, the one site only `main` reaches is its base deploy (`Run.execute`).
+  Python's implicit calls cost like written ones: reading a property whose getter deploys,
+  an operator or a `for` over an object whose `__add__`/`__iter__` deploys.
 
 Why it matters for the deploy budget
   Counting call sites is not enough: a second base deploy on another path, a deploy moved
