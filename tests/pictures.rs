@@ -6,21 +6,11 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
+mod common;
 
-fn copy(from: &Path, to: &Path) {
-    if from.is_dir() {
-        for entry in std::fs::read_dir(from).unwrap() {
-            let entry = entry.unwrap();
-            if entry.file_name() != "__pycache__" {
-                copy(&entry.path(), &to.join(entry.file_name()));
-            }
-        }
-    } else {
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(from, to).unwrap();
-    }
-}
+use common::copy_tree as copy;
+
+const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
 
 /// A copy of `testdata/cc-ci`, with `patch` applied when given.
 fn harness(patch: Option<&str>) -> tempfile::TempDir {

@@ -6,50 +6,11 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+
+use common::{git, harness_repo as harness};
+
 const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(["-c", "commit.gpgsign=false"])
-        .args(args)
-        .current_dir(dir)
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_INDEX_FILE")
-        .env_remove("GIT_WORK_TREE")
-        .output()
-        .expect("git is installed");
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_string()
-}
-
-fn copy(from: &Path, to: &Path) {
-    if from.is_dir() {
-        for entry in std::fs::read_dir(from).unwrap() {
-            let entry = entry.unwrap();
-            if entry.file_name() != "__pycache__" {
-                copy(&entry.path(), &to.join(entry.file_name()));
-            }
-        }
-    } else {
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(from, to).unwrap();
-    }
-}
-
-/// A fresh repository holding `testdata/cc-ci`, one commit.
-fn harness() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    copy(&Path::new(MANIFEST_DIR).join("testdata/cc-ci"), dir.path());
-    git(dir.path(), &["init", "-q"]);
-    git(dir.path(), &["add", "-A"]);
-    git(dir.path(), &["commit", "-q", "-m", "the harness"]);
-    dir
-}
 
 fn verify(repo: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_deployguard"))

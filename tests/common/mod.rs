@@ -96,6 +96,37 @@ pub fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// Runs git in `dir` as a test user, isolated from the repository running the tests (a
+/// pre-commit hook exports `GIT_DIR` and `GIT_INDEX_FILE`); panics if git fails.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(["-c", "commit.gpgsign=false"])
+        .args(args)
+        .current_dir(dir)
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_INDEX_FILE")
+        .env_remove("GIT_WORK_TREE")
+        .output()
+        .expect("git is installed");
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+/// A fresh git repository holding `testdata/cc-ci`, one commit.
+pub fn harness_repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&testdata("cc-ci"), dir.path());
+    git(dir.path(), &["init", "-q"]);
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-q", "-m", "the harness"]);
+    dir
+}
+
 /// Applies a variant to a fresh copy of `tree` (the folder holding `runner/`).
 pub fn apply(tree: &Path, variant: &Variant) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
