@@ -270,6 +270,37 @@ fn syntax_error_in_guarded_code_is_dg100_exit_1() {
 }
 
 #[test]
+fn the_summary_does_not_say_none_can_reach_a_deploy_when_the_graph_was_blind() {
+    // A guarded file that does not parse, or a call that cannot be resolved in backup's
+    // reach: "none can reach a deploy" would be a claim the analysis cannot make.
+    let unparsed = tiny_tree("    return app");
+    write(unparsed.path(), "extra.py", "def f(:\n    deploy('x')\n");
+    let dynamic = tiny_tree("    import ops\n    return getattr(ops, app)(app)");
+    for (dir, code) in [(&unparsed, "DG100"), (&dynamic, "DG007")] {
+        deployguard()
+            .args(["check", "--color", "never"])
+            .arg(dir.path())
+            .assert()
+            .code(1)
+            .stdout(predicate::str::contains(format!(
+                "forbidden sources (1 checked; none found to reach a deploy, NOT PROVEN: see {code})"
+            )))
+            .stdout(predicate::str::contains("none can reach a deploy").not())
+            .stdout(predicate::str::contains("ops.backup"))
+            .stdout(predicate::str::contains("no path found (not proven)"))
+            .stdout(predicate::str::contains("no path to a deploy").not());
+    }
+    deployguard()
+        .args(["check", "--color", "never"])
+        .arg(tiny_tree("    return app").path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "forbidden sources (1 checked; none can reach a deploy)",
+        ));
+}
+
+#[test]
 fn syntax_error_outside_the_guarded_scope_is_a_warning() {
     // The embedded policy excludes tests: a broken test file cannot hide a deploy from a run.
     let dir = tempfile::tempdir().unwrap();

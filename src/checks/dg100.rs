@@ -16,8 +16,10 @@ What it catches
 
 Why it matters for the deploy budget
   Calls inside code that does not parse cannot be resolved, so a deploy could hide there.
-  In the guarded scope this fails closed (an error, exit 1); outside it, it is a warning.
-  Nothing turns a DG100 in guarded code into a pass.
+  In the guarded scope this fails closed (an error, exit 1), and so does a file outside it
+  (an excluded or test file) that the policy's functions reach: the sink, the counter, the
+  entry or a forbidden source calls into it. Anywhere else it is a warning. Nothing turns
+  such a DG100 into a pass, and the summary then says the forbidden sources are NOT PROVEN.
 
 Example
   # harness/generic.py

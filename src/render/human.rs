@@ -1,6 +1,7 @@
 //! Human output: miette diagnostics with source snippets for findings, then the inventory a
 //! reviewer pastes into a review (every site, path and count).
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use miette::{
@@ -124,6 +125,9 @@ fn project_line(project: &Project, site: crate::project::Site) -> String {
     project.line_text(site.file, line).trim().to_string()
 }
 
+/// Findings that mean the call graph could not see everything.
+const BLIND_CODES: &[&str] = &["DG007", "DG009", "DG100"];
+
 pub fn check(project: &Project, report: &CheckReport, style: &Style) -> String {
     let mut out = String::new();
     for f in &report.findings {
@@ -166,14 +170,25 @@ pub fn check(project: &Project, report: &CheckReport, style: &Style) -> String {
         let _ = writeln!(out, "{}", site_line(project, row));
     }
     let reaching = report.forbidden.iter().filter(|f| f.reaches_sink).count();
+    // What the graph could not see (a file that does not parse or was not read, a call it
+    // cannot resolve, value flow that did not settle) makes "none" a finding, not a fact.
+    let blind: BTreeSet<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error && BLIND_CODES.contains(&f.code))
+        .map(|f| f.code)
+        .collect();
     let _ = writeln!(
         out,
         "  forbidden sources ({} checked; {}):",
         report.forbidden.len(),
-        if reaching == 0 {
-            "none can reach a deploy".to_string()
-        } else {
-            format!("{reaching} CAN reach a deploy")
+        match (reaching, blind.is_empty()) {
+            (0, true) => "none can reach a deploy".to_string(),
+            (0, false) => format!(
+                "none found to reach a deploy, NOT PROVEN: see {}",
+                blind.iter().copied().collect::<Vec<_>>().join(", ")
+            ),
+            _ => format!("{reaching} CAN reach a deploy"),
         }
     );
     for row in &report.forbidden {
@@ -181,8 +196,10 @@ pub fn check(project: &Project, report: &CheckReport, style: &Style) -> String {
             "NOT FOUND".to_string()
         } else if row.reaches_sink {
             "REACHES A DEPLOY".to_string()
-        } else {
+        } else if blind.is_empty() {
             "no path to a deploy".to_string()
+        } else {
+            "no path found (not proven)".to_string()
         };
         let names = if row.functions.is_empty() {
             row.pattern.clone()
